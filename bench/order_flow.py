@@ -1,0 +1,271 @@
+"""Benchmark: the checkout hot path — `POST /api/v1/checkout/quote`, `POST /api/v1/orders` (3 lines,
+stock reserved, with an Idempotency-Key) and `GET /api/v1/orders/{id}` — against the real server.
+
+Seeds PostgreSQL database `mendian_bench_orders` (recreated each run) with one merchant, one store
+open all day, 30 SKUs with a million units each (through the inventory service) and 64 members with
+access tokens. Then it starts `mendian serve --no-worker` (MENDIAN_BENCH=1) and measures, three
+times each, median reported, with Python client processes (each its own members, keep-alive):
+
+- baseline: the minimal Django JSON view (`/bench/ping`) on the same server and middleware;
+- quote:    the pricing pipeline and every check, no writes;
+- order:    a 3-line pickup order (about 25 queries, 3 conditional stock UPDATEs);
+- detail:   a member reading one of their orders.
+
+Afterwards every level must still equal its ledger (`mendian check-stock`) and the number of
+orders in the database must equal the 201s counted by the clients.
+
+    .venv/bin/python bench/order_flow.py [--seconds 10] [--client-processes 8] [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from multiprocessing import Process, Queue
+from pathlib import Path
+from urllib.parse import urlsplit
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import (  # noqa: E402
+    BIN_DIR,
+    DEFAULT_PG,
+    LoadResult,
+    Server,
+    baseline_path,
+    bench_env,
+    describe_machine,
+    ensure_database,
+    format_table,
+    median_result,
+    percentile,
+    setup_django,
+)
+
+DATABASE = "mendian_bench_orders"
+SKUS = 30
+MEMBERS = 64
+UNITS = 1_000_000
+
+
+def recreate_database(database_url: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    parts = urlsplit(database_url)
+    admin_url = parts._replace(path="/postgres").geturl()
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(parts.path.lstrip("/")))
+        )
+    ensure_database(database_url)
+
+
+def seed(env: dict[str, str], out: Queue) -> None:
+    """Merchant, store, SKUs with stock, members with tokens (runs in a child process)."""
+    setup_django(env)
+    from mendian.accounts.models import Customer
+    from mendian.accounts.tokens import customer_tokens_issue
+    from mendian.catalog.models import Category, Product, Sku
+    from mendian.core.pii import blind_index
+    from mendian.core.scope import Actor
+    from mendian.inventory.services import stock_adjust
+    from mendian.merchants.models import Merchant
+    from mendian.stores.models import OpeningHours, Store
+
+    merchant = Merchant.objects.create(code="bench", name="压测便利")
+    store = Store.objects.create(
+        merchant=merchant, code="b000", name="压测门店", address="江汉路1号", lat=30.58, lng=114.28
+    )
+    OpeningHours.objects.bulk_create(
+        OpeningHours(store=store, weekday=day, opens="00:00", closes="00:00") for day in range(7)
+    )
+    category = Category.objects.create(merchant=merchant, name="饮料")
+    actor = Actor.system(merchant.pk)
+    sku_ids = []
+    for number in range(SKUS):
+        product = Product.objects.create(
+            merchant=merchant, category=category, name=f"商品{number:02d}", min_price=300
+        )
+        sku = Sku.objects.create(
+            product=product, merchant=merchant, sku_code=f"B{number:03d}", price=300 + number * 10
+        )
+        stock_adjust(actor=actor, store=store, sku=sku, delta=UNITS, reason="found")
+        sku_ids.append(sku.pk)
+    tokens = []
+    for number in range(MEMBERS):
+        phone = f"139{number:08d}"
+        customer = Customer.objects.create(phone=phone, phone_hash=blind_index(phone))
+        tokens.append(customer_tokens_issue(customer=customer)["access_token"])
+    out.put({"store_id": store.pk, "sku_ids": sku_ids, "tokens": tokens})
+
+
+def _body(world: dict, rng: random.Random) -> bytes:
+    lines = [{"sku_id": str(sku), "quantity": rng.randint(1, 3)} for sku in rng.sample(world["sku_ids"], 3)]
+    body = {"store_id": str(world["store_id"]), "lines": lines, "fulfilment": {"type": "pickup"}}
+    return json.dumps(body).encode()
+
+
+def _client(base_url: str, scenario: str, world: dict, seconds: float, worker: int, results: Queue) -> None:
+    """One keep-alive connection; members `worker, worker + n, …` take turns."""
+    parts = urlsplit(base_url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    rng = random.Random(worker)  # noqa: S311 - load shape, not security
+    tokens = world["tokens"][worker :: world["processes"]] or world["tokens"]
+    order_ids: dict[str, list[str]] = {token: [] for token in tokens}
+    latencies, errors, created, index = [], 0, 0, 0
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        token = tokens[index % len(tokens)]
+        index += 1
+        headers = {"Accept": "application/json", "Authorization": f"Bearer {token}"}
+        method, path, body, expect = "GET", world["baseline"], None, 200
+        if scenario == "quote":
+            method, path, body = "POST", "/api/v1/checkout/quote", _body(world, rng)
+        elif scenario == "order":
+            method, path, body, expect = "POST", "/api/v1/orders", _body(world, rng), 201
+            headers["Idempotency-Key"] = f"bench-{worker}-{index}-{time.monotonic_ns()}"
+        elif scenario == "detail":
+            mine = world["orders"].get(token) or []
+            if mine:
+                path = f"/api/v1/orders/{rng.choice(mine)}"
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        started = time.perf_counter()
+        try:
+            connection.request(method, path, body=body, headers=headers)
+            response = connection.getresponse()
+            payload = response.read()
+            if response.status != expect:
+                errors += 1
+            elif scenario == "order":
+                created += 1
+                order_ids[token].append(json.loads(payload)["id"])
+        except (OSError, http.client.HTTPException):
+            errors += 1
+            connection.close()
+            connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+        latencies.append(time.perf_counter() - started)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    results.put((latencies, errors, usage.ru_utime + usage.ru_stime, created, order_ids))
+
+
+def run(server: Server, name: str, scenario: str, world: dict, *, seconds: int, processes: int):
+    results: Queue = Queue()
+    world = {**world, "processes": processes}
+    workers = [
+        Process(target=_client, args=(server.base_url, scenario, world, seconds, n, results))
+        for n in range(processes)
+    ]
+    with server.peak_rss() as peak:
+        started = time.perf_counter()
+        for worker in workers:
+            worker.start()
+        gathered = [results.get() for _ in workers]
+        for worker in workers:
+            worker.join()
+        elapsed = time.perf_counter() - started
+    latencies = [latency for batch, *_ in gathered for latency in batch]
+    result = LoadResult(
+        name=name,
+        requests=len(latencies),
+        seconds=elapsed,
+        rps=len(latencies) / elapsed,
+        p50_ms=percentile(latencies, 0.50) * 1000,
+        p99_ms=percentile(latencies, 0.99) * 1000,
+        errors=sum(g[1] for g in gathered),
+        client_cpu_s=sum(g[2] for g in gathered),
+        server_peak_rss_mb=peak(),
+    )
+    orders: dict[str, list[str]] = {}
+    for *_, by_token in gathered:
+        for token, ids in by_token.items():
+            orders.setdefault(token, []).extend(ids)
+    return result, sum(g[3] for g in gathered), orders
+
+
+def count_orders(database_url: str) -> int:
+    import psycopg
+
+    with psycopg.connect(database_url) as conn:
+        return conn.execute("SELECT count(*) FROM orders_order").fetchone()[0]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", default=DEFAULT_PG + DATABASE)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--client-processes", type=int, default=8)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=2, help="server worker processes")
+    args = parser.parse_args()
+
+    data_dir = Path(tempfile.mkdtemp(prefix="mendian-bench-orders-"))
+    env = bench_env(args.database_url, data_dir)
+    recreate_database(args.database_url)
+    subprocess.run([str(BIN_DIR / "mendian"), "migrate", "--verbosity", "0"], env=env, check=True)  # noqa: S603
+    seeded: Queue = Queue()
+    child = Process(target=seed, args=(env, seeded))
+    child.start()
+    world = seeded.get(timeout=600)
+    child.join()
+    if child.exitcode != 0:
+        raise SystemExit("seeding failed")
+    world["orders"] = {}
+
+    created_total = 0
+    with Server(env, workers=args.workers) as server:
+        world["baseline"] = baseline_path(server)
+        print(describe_machine())
+        scenarios = [
+            ("baseline " + world["baseline"], "baseline"),
+            ("quote", "quote"),
+            ("order", "order"),
+            ("detail", "detail"),
+        ]
+        runs: dict[str, list[LoadResult]] = {name: [] for name, _ in scenarios}
+        for name, scenario in scenarios:  # warm up (orders made here count too)
+            _, created, orders = run(
+                server, name, scenario, world, seconds=2, processes=args.client_processes
+            )
+            created_total += created
+            for token, ids in orders.items():
+                world["orders"].setdefault(token, []).extend(ids)
+        for number in range(args.runs):
+            for name, scenario in scenarios:
+                result, created, orders = run(
+                    server, name, scenario, world, seconds=args.seconds, processes=args.client_processes
+                )
+                created_total += created
+                for token, ids in orders.items():
+                    world["orders"].setdefault(token, []).extend(ids)
+                runs[name].append(result)
+                print(
+                    f"run {number + 1} {name:<22} {result.rps:>8.0f} req/s  p50 {result.p50_ms:.2f} ms  "
+                    f"p99 {result.p99_ms:.2f} ms  errors {result.errors}",
+                    flush=True,
+                )
+
+    medians = [median_result(results) for results in runs.values()]
+    print()
+    print(f"median of {args.runs} runs, {args.seconds} s each, {args.client_processes} client processes")
+    print(format_table(medians, medians[0]))
+    in_database = count_orders(args.database_url)
+    check = subprocess.run(  # noqa: S603
+        [str(BIN_DIR / "mendian"), "check-stock"], env=env, capture_output=True, text=True
+    )
+    print(f"orders created (201s): {created_total}; orders in the database: {in_database}")
+    print(f"check-stock: {check.stdout.strip() or check.stderr.strip()}")
+    failed = check.returncode != 0 or in_database != created_total or any(r.errors for r in medians)
+    raise SystemExit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()

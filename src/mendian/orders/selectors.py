@@ -1,0 +1,480 @@
+"""Order reads. Consumers read their own orders (within the merchant context); staff read the orders
+of the stores in their scope (`Actor.scope_stores`); HQ reads and exports its merchant's. Lists
+run a fixed number of queries whatever the page size (lines, events and refund requests are
+prefetched).
+
+Payment deadlines are enforced lazily on read too: an unpaid order past its deadline is cancelled
+(and its stock returned) by the read that finds it, so nobody sees it payable.
+"""
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Iterator
+from zoneinfo import ZoneInfo
+
+import segno
+from django.conf import settings
+from django.db.models import Count, Prefetch, QuerySet, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from mendian.accounts.models import Customer
+from mendian.checkout.selectors import parse_pk
+from mendian.core.errors import NotFound, ValidationFailed
+from mendian.core.money import money
+from mendian.core.pagination import clamp_limit, decode_cursor, encode_cursor
+from mendian.core.scope import Actor
+from mendian.merchants.models import Merchant
+from mendian.orders import services
+from mendian.orders.models import (
+    PICKUP_ACTIVE_STATUSES,
+    FulfilmentType,
+    Order,
+    OrderEvent,
+    OrderStatus,
+    RefundRequest,
+    RefundStatus,
+)
+from mendian.stores.selectors import store_get_for_actor
+
+S = OrderStatus
+MAX_REPORT_DAYS = 366
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def parse_statuses(value: str | None, choices=OrderStatus) -> list[str] | None:
+    """`status=paid` or `status=paid,preparing`; unknown values are a 422."""
+    if value in (None, ""):
+        return None
+    statuses = [part.strip() for part in value.split(",") if part.strip()]
+    unknown = [part for part in statuses if part not in choices.values]
+    if unknown:
+        raise ValidationFailed(
+            f"Unknown status {unknown[0]!r}; one of: {', '.join(choices.values)}.",
+            errors=[{"loc": ["query", "status"], "msg": "unknown status"}],
+        )
+    return statuses
+
+
+def _keyset(qs: QuerySet, *, limit: int | None, cursor: str | None) -> tuple[list, str | None]:
+    """Newest first by id; the cursor carries the last id seen."""
+    limit = clamp_limit(limit)
+    values = decode_cursor(cursor)
+    if values is not None:
+        if len(values) != 1 or not isinstance(values[0], int) or isinstance(values[0], bool):
+            raise ValidationFailed("cursor is not valid.", code="invalid_cursor")
+        qs = qs.filter(pk__lt=values[0])
+    rows = list(qs.order_by("-pk")[: limit + 1])
+    next_cursor = encode_cursor([rows[limit - 1].pk]) if len(rows) > limit else None
+    return rows[:limit], next_cursor
+
+
+def _with_details(qs: QuerySet) -> QuerySet:
+    return qs.select_related("store", "merchant", "customer").prefetch_related(
+        "lines",
+        Prefetch("events", queryset=OrderEvent.objects.order_by("at", "pk")),
+        Prefetch("refund_requests", queryset=RefundRequest.objects.prefetch_related("lines").order_by("-pk")),
+    )
+
+
+def _expire_due(qs: QuerySet, now: dt.datetime) -> int:
+    """Lazily cancels the unpaid orders of `qs` whose deadline passed (one query when none)."""
+    due = list(qs.filter(status=S.PENDING_PAYMENT, pay_deadline__lte=now).values_list("pk", flat=True)[:100])
+    return sum(1 for pk in due if services.order_expire(order_id=pk, now=now))
+
+
+# --- consumers -----------------------------------------------------------------------------------
+
+
+def _customer_orders(customer: Customer, merchant: Merchant | None) -> QuerySet:
+    qs = Order.objects.filter(customer=customer)
+    if merchant is not None:
+        qs = qs.filter(merchant_id=merchant.pk)
+    return qs
+
+
+def orders_for_customer(
+    *,
+    customer: Customer,
+    merchant: Merchant | None = None,
+    status: str | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> tuple[list[Order], str | None]:
+    """The customer's own orders, newest first, with lines, events and refund requests."""
+    statuses = parse_statuses(status)
+    base = _customer_orders(customer, merchant)
+    _expire_due(base, timezone.now())
+    qs = _with_details(base)
+    if statuses:
+        qs = qs.filter(status__in=statuses)
+    return _keyset(qs, limit=limit, cursor=cursor)
+
+
+def order_for_customer(*, customer: Customer, order_id, merchant: Merchant | None = None) -> Order:
+    """One of the customer's own orders (anyone else's: 404), expired lazily if it is overdue."""
+    pk = parse_pk(order_id, what="order")
+    base = _customer_orders(customer, merchant).filter(pk=pk)
+    _expire_due(base, timezone.now())
+    order = _with_details(base).first()
+    if order is None:
+        raise NotFound("No such order.")
+    return order
+
+
+def order_for_payment(*, order_id, customer: Customer) -> Order:
+    """The order a customer is about to pay (payments calls it): their own (else 404), store and
+    merchant joined, expired lazily first, so an overdue order comes back `cancelled`. Payments
+    checks `status == "pending_payment"` and charges `total` in `currency`; the reference is
+    `number`, the deadline `pay_deadline`."""
+    pk = parse_pk(order_id, what="order")
+    base = Order.objects.filter(customer=customer, pk=pk)
+    _expire_due(base, timezone.now())
+    order = base.select_related("store", "merchant").first()
+    if order is None:
+        raise NotFound("No such order.")
+    return order
+
+
+def pickup_qr_svg(order: Order) -> str:
+    """The pickup code as a QR code (SVG), for the customer to show at the counter."""
+    if not order.pickup_code or order.status not in PICKUP_ACTIVE_STATUSES:
+        raise NotFound("This order has no pickup code to show.", code="pickup_code_unavailable")
+    buffer = io.BytesIO()
+    segno.make(order.pickup_code, error="m").save(buffer, kind="svg", scale=6, border=2, xmldecl=False)
+    return buffer.getvalue().decode()
+
+
+# --- staff ---------------------------------------------------------------------------------------
+
+
+def _staff_orders(actor: Actor, capability: str = "orders.fulfil") -> QuerySet:
+    actor.require(capability)
+    return actor.scope_stores(Order.objects.all(), store_field="store_id", merchant_field="merchant_id")
+
+
+def orders_for_actor(
+    *,
+    actor: Actor,
+    status: str | None = None,
+    store_id=None,
+    since: dt.datetime | None = None,
+    fulfilment_type: str | None = None,
+    no_show: bool | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> tuple[list[Order], str | None]:
+    """Orders of the stores in the actor's scope, newest first. `since`: only orders changed after
+    it (the live queue polls with the time of its last poll)."""
+    statuses = parse_statuses(status)
+    qs = _staff_orders(actor)
+    if store_id not in (None, ""):
+        qs = qs.filter(store_id=store_get_for_actor(actor=actor, store_id=store_id).pk)
+    if statuses:
+        qs = qs.filter(status__in=statuses)
+    if since is not None:
+        if timezone.is_naive(since):
+            raise ValidationFailed(
+                "since must carry a time zone.", errors=[{"loc": ["query", "since"], "msg": "naive"}]
+            )
+        _check_day(since.date(), "since")
+        qs = qs.filter(updated_at__gt=since)
+    if fulfilment_type is not None:
+        if fulfilment_type not in FulfilmentType.values:
+            raise ValidationFailed(
+                "fulfilment_type must be pickup or delivery.",
+                errors=[{"loc": ["query", "fulfilment_type"], "msg": "invalid"}],
+            )
+        qs = qs.filter(fulfilment_type=fulfilment_type)
+    if no_show is not None:
+        qs = qs.filter(no_show_at__isnull=not no_show)
+    return _keyset(_with_details(qs), limit=limit, cursor=cursor)
+
+
+def order_get_for_actor(*, actor: Actor, order_id, capability: str = "orders.fulfil") -> Order:
+    """One order in the actor's scope; outside it, 404."""
+    pk = parse_pk(order_id, what="order")
+    base = _staff_orders(actor, capability).filter(pk=pk)
+    _expire_due(base, timezone.now())
+    order = _with_details(base).first()
+    if order is None:
+        raise NotFound("No such order.")
+    return order
+
+
+def refund_requests_for_actor(
+    *,
+    actor: Actor,
+    status: str | None = None,
+    store_id=None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> tuple[list[RefundRequest], str | None]:
+    actor.require("refunds.approve")
+    statuses = parse_statuses(status, RefundStatus)
+    qs = actor.scope_stores(
+        RefundRequest.objects.all(), store_field="order__store_id", merchant_field="order__merchant_id"
+    )
+    if store_id not in (None, ""):
+        qs = qs.filter(order__store_id=store_get_for_actor(actor=actor, store_id=store_id).pk)
+    if statuses:
+        qs = qs.filter(status__in=statuses)
+    qs = qs.select_related("order", "order__store").prefetch_related("lines__order_line")
+    return _keyset(qs, limit=limit, cursor=cursor)
+
+
+def refund_request_get_for_actor(*, actor: Actor, request_id) -> RefundRequest:
+    actor.require("refunds.approve")
+    pk = parse_pk(request_id, what="refund request")
+    qs = actor.scope_stores(
+        RefundRequest.objects.filter(pk=pk),
+        store_field="order__store_id",
+        merchant_field="order__merchant_id",
+    )
+    request = qs.select_related("order", "order__store").prefetch_related("lines__order_line").first()
+    if request is None:
+        raise NotFound("No such refund request.")
+    return request
+
+
+# --- HQ ------------------------------------------------------------------------------------------
+
+
+def _zone_for(actor: Actor, merchant_id: int | None = None) -> ZoneInfo:
+    wanted = merchant_id or actor.merchant_id
+    if wanted:
+        name = Merchant.objects.filter(pk=wanted).values_list("timezone", flat=True).first()
+        if name:
+            return ZoneInfo(name)
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+EARLIEST_DAY = dt.date(2000, 1, 1)
+LATEST_DAY = dt.date(2100, 12, 31)
+
+
+def _check_day(value: dt.date | None, name: str) -> None:
+    if value is not None and not EARLIEST_DAY <= value <= LATEST_DAY:
+        raise ValidationFailed(
+            f"{name} must be between {EARLIEST_DAY} and {LATEST_DAY}.",
+            errors=[{"loc": ["query", name], "msg": "out of range"}],
+        )
+
+
+def _day_bounds(date_from: dt.date | None, date_to: dt.date | None, tz: ZoneInfo):
+    _check_day(date_from, "from")
+    _check_day(date_to, "to")
+    start = dt.datetime.combine(date_from, dt.time(0), tz) if date_from else None
+    end = dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time(0), tz) if date_to else None
+    if start and end and end <= start:
+        raise ValidationFailed(
+            "from must not be after to.", errors=[{"loc": ["query", "from"], "msg": "after to"}]
+        )
+    return start, end
+
+
+def orders_for_hq(
+    *,
+    actor: Actor,
+    store_id=None,
+    status: str | None = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    number: str | None = None,
+    merchant_id=None,
+) -> QuerySet:
+    """HQ's order search (created between `date_from` and `date_to`, merchant-local days, inclusive),
+    newest first, details prefetched; the caller pages it (`hq_orders_page`) or exports it."""
+    statuses = parse_statuses(status)
+    qs = _staff_orders(actor, "hq.access")
+    merchant_pk = None
+    if merchant_id not in (None, ""):
+        merchant_pk = parse_pk(merchant_id, what="merchant")
+        actor.check_merchant(merchant_pk)
+        qs = qs.filter(merchant_id=merchant_pk)
+    if store_id not in (None, ""):
+        qs = qs.filter(store_id=store_get_for_actor(actor=actor, store_id=store_id).pk)
+    if statuses:
+        qs = qs.filter(status__in=statuses)
+    if number:
+        qs = qs.filter(number__startswith=number.strip())
+    start, end = _day_bounds(date_from, date_to, _zone_for(actor, merchant_pk))
+    if start:
+        qs = qs.filter(created_at__gte=start)
+    if end:
+        qs = qs.filter(created_at__lt=end)
+    return qs
+
+
+def hq_orders_page(qs: QuerySet, *, limit: int | None, cursor: str | None) -> tuple[list[Order], str | None]:
+    return _keyset(_with_details(qs), limit=limit, cursor=cursor)
+
+
+EXPORT_COLUMNS = [
+    "number",
+    "created_at",
+    "store_code",
+    "store_name",
+    "status",
+    "fulfilment_type",
+    "items",
+    "subtotal_fen",
+    "discount_fen",
+    "delivery_fee_fen",
+    "total_fen",
+    "paid_fen",
+    "refunded_fen",
+    "currency",
+    "paid_at",
+    "completed_at",
+    "cancelled_at",
+    "customer_id",
+]
+
+
+def _cell(value) -> str:
+    """CSV cells that a spreadsheet would run as a formula are quoted (CSV injection)."""
+    if value is None:
+        return ""
+    text = value.isoformat() if isinstance(value, dt.datetime) else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def orders_export_csv(qs: QuerySet, *, chunk_size: int = 500) -> Iterator[str]:
+    """The orders of `qs` as CSV text chunks (header first), read in keyset chunks: constant memory
+    however many orders; amounts in fen. No personal data beyond the customer's id."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(EXPORT_COLUMNS)
+    yield buffer.getvalue()
+    rows = qs.annotate(items=Sum("lines__quantity")).values_list(
+        "pk",
+        "number",
+        "created_at",
+        "store__code",
+        "store__name",
+        "status",
+        "fulfilment_type",
+        "items",
+        "subtotal",
+        "discount_total",
+        "delivery_fee",
+        "total",
+        "paid_amount",
+        "refunded_amount",
+        "currency",
+        "paid_at",
+        "completed_at",
+        "cancelled_at",
+        "customer_id",
+    )
+    last = None
+    while True:
+        chunk_qs = rows.order_by("-pk")
+        if last is not None:
+            chunk_qs = chunk_qs.filter(pk__lt=last)
+        chunk = list(chunk_qs[:chunk_size])
+        if not chunk:
+            return
+        buffer.seek(0)
+        buffer.truncate()
+        for row in chunk:
+            writer.writerow([_cell(value) for value in row[1:]])
+        yield buffer.getvalue()
+        last = chunk[-1][0]
+
+
+def sales_report(
+    *, actor: Actor, date_from: dt.date, date_to: dt.date, store_id=None, merchant_id=None
+) -> dict:
+    """Paid orders per merchant-local day and per store between two dates (inclusive): counts, paid,
+    refunded and net amounts (fen, as Money). Every day of the range is listed, sales or not."""
+    actor.require("reports.read")
+    _check_day(date_from, "from")
+    _check_day(date_to, "to")
+    if date_to < date_from:
+        raise ValidationFailed(
+            "from must not be after to.", errors=[{"loc": ["query", "from"], "msg": "after to"}]
+        )
+    if (date_to - date_from).days + 1 > MAX_REPORT_DAYS:
+        raise ValidationFailed(
+            f"A report covers at most {MAX_REPORT_DAYS} days.",
+            errors=[{"loc": ["query", "to"], "msg": "range too long"}],
+        )
+    qs = actor.scope_stores(Order.objects.all(), store_field="store_id", merchant_field="merchant_id")
+    merchant_pk = None
+    if merchant_id not in (None, ""):
+        merchant_pk = parse_pk(merchant_id, what="merchant")
+        actor.check_merchant(merchant_pk)
+        qs = qs.filter(merchant_id=merchant_pk)
+    store = None
+    if store_id not in (None, ""):
+        store = store_get_for_actor(actor=actor, store_id=store_id)
+        qs = qs.filter(store_id=store.pk)
+    tz = _zone_for(actor, merchant_pk or (store.merchant_id if store else None))
+    start, end = _day_bounds(date_from, date_to, tz)
+    rows = list(
+        qs.filter(paid_at__gte=start, paid_at__lt=end, paid_amount__gt=0)
+        .annotate(day=TruncDate("paid_at", tzinfo=tz))
+        .values("day", "store_id", "store__code", "store__name", "currency")
+        .annotate(orders=Count("pk"), paid=Sum("paid_amount"), refunded=Sum("refunded_amount"))
+        .order_by("day", "store_id")
+    )
+    currency = rows[0]["currency"] if rows else "CNY"
+
+    def amounts(orders: int, paid: int, refunded: int) -> dict:
+        return {
+            "orders": orders,
+            "paid": money(paid, currency),
+            "refunded": money(refunded, currency),
+            "net": money(paid - refunded, currency),
+        }
+
+    per_day: dict[dt.date, list[int]] = {}
+    day = date_from
+    while day <= date_to:
+        per_day[day] = [0, 0, 0]
+        day += dt.timedelta(days=1)
+    per_store: dict[int, dict] = {}
+    totals = [0, 0, 0]
+    out_rows = []
+    for row in rows:
+        numbers = (row["orders"], row["paid"] or 0, row["refunded"] or 0)
+        bucket = per_day.setdefault(row["day"], [0, 0, 0])
+        entry = per_store.setdefault(
+            row["store_id"],
+            {
+                "store_id": str(row["store_id"]),
+                "store_code": row["store__code"],
+                "store_name": row["store__name"],
+                "n": [0, 0, 0],
+            },
+        )
+        for index, value in enumerate(numbers):
+            bucket[index] += value
+            entry["n"][index] += value
+            totals[index] += value
+        out_rows.append(
+            {
+                "date": row["day"],
+                "store_id": str(row["store_id"]),
+                "store_code": row["store__code"],
+                **amounts(*numbers),
+            }
+        )
+    return {
+        "from": date_from,
+        "to": date_to,
+        "timezone": tz.key,
+        "currency": currency,
+        "totals": amounts(*totals),
+        "days": [{"date": day, **amounts(*numbers)} for day, numbers in sorted(per_day.items())],
+        "stores": [
+            {key: value for key, value in entry.items() if key != "n"} | amounts(*entry["n"])
+            for _, entry in sorted(per_store.items())
+        ],
+        "rows": out_rows,
+    }

@@ -1,0 +1,58 @@
+"""Consumer payment endpoints: start a payment; the providers' notify URL (no login: verified by
+the provider's signature)."""
+
+from django.http import HttpResponse
+from ninja import Router, Status
+from ninja.decorators import decorate_view
+
+from mendian.accounts.auth import MemberAuth
+from mendian.core.idempotency import HEADER
+from mendian.orders.api import member_idempotent
+from mendian.payments import services
+from mendian.payments.providers import provider_get
+from mendian.payments.schemas import PaymentCreate, PaymentCreated
+
+consumer = Router(tags=["payments"])
+
+_IDEMPOTENCY_DOC = {
+    "parameters": [{"in": "header", "name": HEADER, "required": False, "schema": {"type": "string"}}]
+}
+
+
+@consumer.post(
+    "/orders/{order_id}/payments",
+    response={201: PaymentCreated},
+    auth=MemberAuth(),
+    summary="Pay a pending order with a provider (the same order and provider resume one payment)",
+    openapi_extra=_IDEMPOTENCY_DOC,
+)
+@decorate_view(member_idempotent)
+def payment_create(request, order_id: str, payload: PaymentCreate):
+    payment, client_params = services.payment_create(
+        customer=request.auth,
+        order_id=order_id,
+        provider=payload.provider,
+        base_url=request.build_absolute_uri("/"),
+    )
+    return Status(
+        201,
+        {
+            "payment_id": payment.public_id,
+            "provider": payment.provider,
+            "status": payment.status,
+            "client_params": client_params,
+        },
+    )
+
+
+@consumer.post(
+    "/payments/notify/{provider}",
+    auth=None,
+    response={204: None},
+    summary="Provider callback (the provider's own format and acknowledgement)",
+)
+def payment_notify(request, provider: str):
+    adapter = provider_get(provider)
+    services.notification_receive(provider=provider, headers=request.headers, body=request.body)
+    response: HttpResponse = adapter.ack()
+    return response

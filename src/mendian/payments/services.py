@@ -1,0 +1,384 @@
+"""Payment writes. Each service is one transaction; where money moves, rows are locked in one
+order everywhere — the order, then its payment, then a refund — the order the orders app uses
+when it calls `refund_start` inside its own transaction.
+
+Callers:
+- the consumer API: `payment_create`, `notification_receive` (the notify endpoint);
+- the sandbox pay page: `sandbox_confirm`;
+- orders (inside its transaction): `refund_start`;
+- tasks: `refund_send`, `payments_reconcile_pending`.
+"""
+
+import datetime as dt
+import logging
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Sum
+from django.utils import timezone
+
+from mendian.accounts.models import Customer
+from mendian.core.errors import Conflict, DomainError, NotFound
+from mendian.orders import selectors as order_selectors
+from mendian.orders import services as order_services
+from mendian.orders.models import Order, OrderStatus
+from mendian.payments.models import (
+    OPEN_STATUSES,
+    NotificationOutcome,
+    Payment,
+    PaymentNotification,
+    PaymentStatus,
+    Refund,
+    RefundStatus,
+)
+from mendian.payments.providers import provider_get
+from mendian.payments.providers import sandbox as sandbox_gateway
+from mendian.payments.providers.base import NotificationRejected, PaymentEvent, ProviderError
+
+logger = logging.getLogger("mendian.payments")
+
+# Payment states from which a verified "paid" moves the payment to paid. A closed or failed
+# payment can still be paid (the customer paid between our query and our close): the money is
+# then recorded and, the order being cancelled by then, refunded.
+_PAYABLE = (PaymentStatus.CREATED, PaymentStatus.PENDING, PaymentStatus.CLOSED, PaymentStatus.FAILED)
+
+
+def _now() -> dt.datetime:
+    return timezone.now()
+
+
+def _lock_order(order_id) -> Order:
+    return Order.objects.select_for_update(of=("self",)).get(pk=order_id)
+
+
+def _lock_payment(pk) -> Payment:
+    return Payment.objects.select_for_update(of=("self",)).select_related("order").get(pk=pk)
+
+
+# --- creating ------------------------------------------------------------------------------------
+
+
+def payment_create(*, customer: Customer, order_id, provider: str, base_url: str) -> tuple[Payment, dict]:
+    """Starts (or resumes) paying the customer's own pending order with `provider`. The same order
+    and provider reuse one payment and its `out_trade_no`. `422 provider_unavailable`, `404
+    not_found` (another's order), `409 invalid_state_transition` (the order is not pending)."""
+    adapter = provider_get(provider)
+    order = order_selectors.order_for_payment(order_id=order_id, customer=customer)
+    with transaction.atomic():
+        order = _lock_order(order.pk)
+        if order.status != OrderStatus.PENDING_PAYMENT:
+            raise Conflict(f"Order {order.number} is {order.status}.", code="invalid_state_transition")
+        payment, _ = Payment.objects.get_or_create(
+            order=order, provider=adapter.name, defaults={"amount": order.total, "currency": order.currency}
+        )
+        payment = _lock_payment(payment.pk)
+        if payment.status not in OPEN_STATUSES:
+            raise Conflict(f"This payment is {payment.status}.", code="invalid_state_transition")
+        if payment.amount != order.total:
+            raise Conflict("The order total changed; the payment cannot be resumed.", code="amount_mismatch")
+        payment.provider_data = {**(payment.provider_data or {}), **adapter.create(payment)}
+        payment.status = PaymentStatus.PENDING
+        payment.save(update_fields=["provider_data", "status", "updated_at"])
+    return payment, adapter.client_params(payment, base_url=base_url)
+
+
+# --- notifications -------------------------------------------------------------------------------
+
+
+def _refund_create(payment: Payment, *, amount: int, refund_request_id, reason: str) -> Refund:
+    """Records a pending refund (the payment row is locked by the caller) and sends it once the
+    transaction commits. Never more than was paid: a conditional UPDATE, a CHECK as the last guard."""
+    raised = Payment.objects.filter(pk=payment.pk, refunded_amount__lte=F("amount") - amount).update(
+        refunded_amount=F("refunded_amount") + amount, updated_at=_now()
+    )
+    if raised != 1:
+        raise Conflict(f"A refund of {amount} would exceed what was paid.", code="refund_exceeds_paid")
+    payment.refunded_amount += amount
+    refund = Refund.objects.create(
+        payment=payment, amount=amount, refund_request_id=refund_request_id, reason=(reason or "")[:200]
+    )
+    transaction.on_commit(lambda: _refund_send_later(refund.pk))
+    return refund
+
+
+def _refund_send_later(refund_id: int) -> None:
+    """After the commit: the refund is recorded whatever happens here; one left pending is sent
+    again by the reconciliation job."""
+    from mendian.payments.tasks import refund_send as refund_send_task
+
+    try:
+        refund_send_task.delay(refund_id)
+    except Exception:
+        logger.exception("refund %s could not be queued; reconciliation will send it", refund_id)
+
+
+def _settle_paid(payment: Payment, *, amount: int, transaction_id: str, paid_at: dt.datetime) -> str:
+    """The provider says `payment` was paid (the order and the payment rows are locked). Returns the
+    outcome; money that cannot be kept (order cancelled, or paid by another payment) is refunded."""
+    if amount != payment.amount:
+        raise Conflict(
+            f"The payment is {payment.amount}; the provider reports {amount}.", code="amount_mismatch"
+        )
+    if payment.status not in _PAYABLE:
+        return NotificationOutcome.ALREADY_PAID
+    Payment.objects.filter(pk=payment.pk).update(
+        status=PaymentStatus.PAID,
+        provider_transaction_id=transaction_id[:64],
+        paid_at=paid_at,
+        updated_at=_now(),
+    )
+    payment.status, payment.provider_transaction_id, payment.paid_at = (
+        PaymentStatus.PAID,
+        transaction_id[:64],
+        paid_at,
+    )
+    result = order_services.order_mark_paid(
+        order_id=payment.order_id,
+        payment_id=payment.public_id,
+        amount=amount,
+        provider=payment.provider,
+        paid_at=paid_at,
+    )
+    if isinstance(result, order_services.PaidAfterCancel):
+        logger.warning(
+            "payment %s arrived for order %s that cannot take it (%s): refunding",
+            payment.public_id,
+            payment.order_id,
+            result.reason,
+        )
+        _refund_create(payment, amount=amount, refund_request_id=None, reason=f"paid after {result.reason}")
+        return NotificationOutcome.PAID_AFTER_CANCEL
+    return NotificationOutcome.PAID
+
+
+def notification_receive(*, provider: str, headers, body: bytes) -> str:
+    """Handles a provider callback: verify (`400 invalid_notification`, nothing changes), find the
+    payment (`404 not_found`), lock the order and the payment, dedupe by notification id, check the
+    amount (`409 amount_mismatch`, nothing changes), settle. Returns the outcome; repeats answer
+    `duplicate` and change nothing."""
+    adapter = provider_get(provider)
+    try:
+        event: PaymentEvent = adapter.parse_notification(headers=headers, body=body)
+    except NotificationRejected as exc:
+        logger.warning("rejected %s notification: %s", provider, exc.reason)
+        raise DomainError(
+            "The notification failed verification.", code="invalid_notification", status=400
+        ) from None
+    if event.kind != "payment":
+        raise DomainError("Unsupported notification.", code="invalid_notification", status=400)
+    found = Payment.objects.filter(provider=adapter.name, out_trade_no=event.out_trade_no).first()
+    if found is None:
+        logger.warning("%s notification %s for an unknown payment", provider, event.notification_id)
+        raise NotFound("No such payment.")
+    with transaction.atomic():
+        _lock_order(found.order_id)
+        payment = _lock_payment(found.pk)
+        try:
+            with transaction.atomic():
+                notification = PaymentNotification.objects.create(
+                    provider=adapter.name,
+                    notification_id=event.notification_id[:128],
+                    payment=payment,
+                    event_type=event.event_type[:64],
+                    outcome=NotificationOutcome.IGNORED,
+                )
+        except IntegrityError:
+            return "duplicate"
+        outcome = _settle_paid(
+            payment, amount=event.amount, transaction_id=event.transaction_id, paid_at=event.paid_at or _now()
+        )
+        PaymentNotification.objects.filter(pk=notification.pk).update(outcome=outcome)
+        return outcome
+
+
+# --- sandbox -------------------------------------------------------------------------------------
+
+
+def sandbox_payment_get(*, payment_id: str) -> Payment:
+    """A sandbox payment by its public id (the capability), for the hosted pay page."""
+    provider_get("sandbox")
+    payment = (
+        Payment.objects.select_related("order", "order__store")
+        .filter(public_id=payment_id, provider="sandbox")
+        .first()
+    )
+    if payment is None:
+        raise NotFound("No such payment.")
+    return payment
+
+
+def sandbox_confirm(*, payment_id: str) -> str:
+    """The customer pays on the sandbox page; the gateway then sends its signed notification, which
+    goes through `notification_receive` like any provider's. `409 payment_closed` when closed."""
+    payment = sandbox_payment_get(payment_id=payment_id)
+    with transaction.atomic():
+        _lock_order(payment.order_id)
+        payment = _lock_payment(payment.pk)
+        if not sandbox_gateway.customer_pays(payment, now=_now()):
+            raise Conflict("This payment was closed.", code="payment_closed")
+        Payment.objects.filter(pk=payment.pk).update(provider_data=payment.provider_data, updated_at=_now())
+    headers, body = sandbox_gateway.signed_notification(payment)
+    return notification_receive(provider="sandbox", headers=headers, body=body)
+
+
+# --- refunds -------------------------------------------------------------------------------------
+
+
+def refund_start(*, order: Order, amount: int, refund_request_id, reason: str) -> Refund:
+    """Orders calls it inside its transaction (the order row locked) when a refund is approved:
+    records the refund of `amount` on the payment that paid `order` and sends it after the commit.
+    Idempotent by `refund_request_id`. `409 refund_exceeds_paid`, `409 payment_not_found`."""
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+        raise Conflict(
+            "A refund must be a positive whole number of minor units.", code="invalid_refund_amount"
+        )
+    with transaction.atomic():
+        found = Payment.objects.filter(order_id=order.pk, public_id=order.payment_id).first()
+        if not order.payment_id or found is None:
+            raise Conflict(f"Order {order.number} has no payment to refund.", code="payment_not_found")
+        _lock_order(order.pk)
+        payment = _lock_payment(found.pk)
+        existing = None
+        if refund_request_id is not None:
+            existing = Refund.objects.filter(refund_request_id=refund_request_id).first()
+        if existing is not None:
+            if existing.payment_id != payment.pk or existing.amount != amount:
+                raise Conflict("This refund request was refunded differently.", code="refund_mismatch")
+            return existing
+        return _refund_create(payment, amount=amount, refund_request_id=refund_request_id, reason=reason)
+
+
+def refund_send(*, refund_id: int) -> str:
+    """Sends a pending refund to its provider (outside any lock), then records the result: on
+    success the payment becomes (partially) refunded and orders hears `order_refund_recorded`; on
+    failure the amount is released. Safe to repeat: a settled refund is left alone."""
+    refund = Refund.objects.select_related("payment").get(pk=refund_id)
+    if refund.status != RefundStatus.PENDING:
+        return refund.status
+    adapter = provider_get(refund.payment.provider)
+    try:
+        result = adapter.refund(refund)
+    except ProviderError:
+        logger.warning("refund %s could not be sent; it will be retried", refund.out_refund_no)
+        raise
+    if result.state == "pending":
+        Refund.objects.filter(pk=refund.pk).update(provider_refund_id=result.provider_refund_id[:64])
+        return RefundStatus.PENDING
+    return refund_settle(
+        refund_id=refund.pk,
+        succeeded=result.state == "succeeded",
+        provider_refund_id=result.provider_refund_id,
+        failure=result.failure,
+    )
+
+
+def refund_settle(*, refund_id: int, succeeded: bool, provider_refund_id: str = "", failure: str = "") -> str:
+    """Records a refund's final result (from the provider's reply, notification or query)."""
+    refund = Refund.objects.select_related("payment").get(pk=refund_id)
+    with transaction.atomic():
+        _lock_order(refund.payment.order_id)
+        payment = _lock_payment(refund.payment_id)
+        refund = Refund.objects.select_for_update().get(pk=refund_id)
+        if refund.status != RefundStatus.PENDING:
+            return refund.status
+        now = _now()
+        if not succeeded:
+            Refund.objects.filter(pk=refund.pk).update(status=RefundStatus.FAILED, failure=failure[:200])
+            Payment.objects.filter(pk=payment.pk).update(
+                refunded_amount=F("refunded_amount") - refund.amount, updated_at=now
+            )
+            logger.error("refund %s failed: %s", refund.out_refund_no, failure)
+            return RefundStatus.FAILED
+        Refund.objects.filter(pk=refund.pk).update(
+            status=RefundStatus.SUCCEEDED, provider_refund_id=provider_refund_id[:64], succeeded_at=now
+        )
+        refunded = (
+            Refund.objects.filter(payment=payment, status=RefundStatus.SUCCEEDED).aggregate(
+                total=Sum("amount")
+            )["total"]
+            or 0
+        )
+        status = PaymentStatus.REFUNDED if refunded >= payment.amount else PaymentStatus.PARTIALLY_REFUNDED
+        Payment.objects.filter(pk=payment.pk).update(status=status, updated_at=now)
+        if refund.refund_request_id is not None:
+            order_services.order_refund_recorded(
+                order_id=payment.order_id, refund_request_id=refund.refund_request_id, amount=refund.amount
+            )
+        return RefundStatus.SUCCEEDED
+
+
+# --- reconciliation ------------------------------------------------------------------------------
+
+
+def payment_reconcile(*, payment_id: int) -> str:
+    """Asks the provider about one open payment and settles it: paid → recorded like a notification
+    (refunded when the order is cancelled); not paid → closed at the provider and here. Returns
+    `paid`, `paid_after_cancel`, `already_paid`, `closed`, `failed`, `pending` (the customer is still
+    paying) or `skipped`."""
+    payment = Payment.objects.get(pk=payment_id)
+    if payment.status not in OPEN_STATUSES:
+        return "skipped"
+    adapter = provider_get(payment.provider)
+    result = adapter.query(payment)
+    if result.state == "paying":
+        return "pending"
+    if result.state == "pending":
+        try:
+            with transaction.atomic():
+                _lock_order(payment.order_id)
+                locked = _lock_payment(payment.pk)
+                if locked.status not in OPEN_STATUSES:
+                    return "skipped"
+                adapter.close(locked)
+                Payment.objects.filter(pk=locked.pk).update(
+                    status=PaymentStatus.CLOSED,
+                    provider_data=locked.provider_data,
+                    closed_at=_now(),
+                    updated_at=_now(),
+                )
+                return "closed"
+        except ProviderError:
+            result = adapter.query(payment)  # paid between the query and the close
+            if result.state != "paid":
+                return "pending"
+    if result.state in ("closed", "failed"):
+        status = PaymentStatus.CLOSED if result.state == "closed" else PaymentStatus.FAILED
+        Payment.objects.filter(pk=payment.pk, status__in=OPEN_STATUSES).update(
+            status=status, closed_at=_now(), updated_at=_now()
+        )
+        return result.state
+    with transaction.atomic():
+        _lock_order(payment.order_id)
+        locked = _lock_payment(payment.pk)
+        return _settle_paid(
+            locked,
+            amount=result.amount,
+            transaction_id=result.transaction_id,
+            paid_at=result.paid_at or _now(),
+        )
+
+
+REFUND_RESEND_AFTER = dt.timedelta(minutes=10)
+
+
+def payments_reconcile_pending(*, now: dt.datetime | None = None, limit: int = 200) -> int:
+    """Settles open payments whose order's payment deadline has passed (lost callbacks, abandoned
+    payments), and sends again refunds left pending for 10 minutes (the provider dedupes them by
+    `out_refund_no`). Returns how many payments were looked at; one failure does not stop the rest."""
+    now = now or _now()
+    stuck = Refund.objects.filter(status=RefundStatus.PENDING, created_at__lt=now - REFUND_RESEND_AFTER)
+    for pk in stuck.order_by("id").values_list("pk", flat=True)[:limit]:
+        try:
+            refund_send(refund_id=pk)
+        except Exception:
+            logger.exception("sending refund %s failed; the next run retries", pk)
+    ids = list(
+        Payment.objects.filter(status__in=OPEN_STATUSES, order__pay_deadline__lt=now)
+        .order_by("id")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for pk in ids:
+        try:
+            payment_reconcile(payment_id=pk)
+        except (DomainError, ProviderError):
+            logger.exception("reconciling payment %s failed; the next run retries", pk)
+    return len(ids)

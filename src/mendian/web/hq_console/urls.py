@@ -1,0 +1,47 @@
+from django.urls import path
+
+from mendian.web.hq_console.views import auth, catalog, staff, stores
+
+app_name = "hq"
+
+urlpatterns = [
+    path("login/", auth.hq_login, name="login"),
+    path("logout/", auth.hq_logout, name="logout"),
+    path("mfa/", auth.mfa_enrol, name="mfa"),
+    path("profile/", auth.profile, name="profile"),
+    path("", stores.dashboard, name="dashboard"),
+    path("stores/", stores.store_list, name="stores"),
+    path("stores/new/", stores.store_create_view, name="store_create"),
+    path("stores/<str:store_id>/", stores.store_edit, name="store_edit"),
+    path("stores/<str:store_id>/special-days/", stores.store_special_day_add, name="store_special_day_add"),
+    path(
+        "stores/<str:store_id>/special-days/delete/",
+        stores.store_special_day_delete,
+        name="store_special_day_delete",
+    ),
+    path("stores/<str:store_id>/photos/", stores.store_photo_upload, name="store_photo_upload"),
+    path(
+        "stores/<str:store_id>/photos/<str:photo_id>/delete/",
+        stores.store_photo_remove,
+        name="store_photo_delete",
+    ),
+    path("categories/", catalog.categories, name="categories"),
+    path("categories/new/", catalog.category_create_view, name="category_create"),
+    path("categories/<str:category_id>/", catalog.category_edit, name="category_edit"),
+    path("categories/<str:category_id>/delete/", catalog.category_remove, name="category_delete"),
+    path("products/", catalog.product_list, name="products"),
+    path("products/new/", catalog.product_create_view, name="product_create"),
+    path("products/<str:product_id>/", catalog.product_edit, name="product_edit"),
+    path("products/<str:product_id>/images/", catalog.product_images_upload, name="product_images"),
+    path(
+        "products/<str:product_id>/images/<int:image_id>/delete/",
+        catalog.product_image_delete,
+        name="product_image_delete",
+    ),
+    path("listings/", catalog.listings, name="listings"),
+    path("staff/", staff.staff_list, name="staff"),
+    path("staff/new/", staff.staff_create_view, name="staff_create"),
+    path("staff/<str:staff_id>/", staff.staff_edit, name="staff_edit"),
+    path("staff/<str:staff_id>/password/", staff.staff_password, name="staff_password"),
+    path("merchants/", staff.merchant_list, name="merchants"),
+]

@@ -1,0 +1,80 @@
+"""Production-safe defaults: checked in a fresh interpreter with a clean environment."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+PROBE = (
+    "import json, django; django.setup(); from django.conf import settings as s; "
+    "print(json.dumps({'debug': s.DEBUG, 'hsts': s.SECURE_HSTS_SECONDS, 'secure_cookie': s.SESSION_COOKIE_SECURE, "
+    "'ssl_redirect': s.SECURE_SSL_REDIRECT, 'broker': s.CELERY_BROKER_URL, 'cache': s.CACHES['default']['BACKEND'], "
+    "'db': s.DATABASES['default']['ENGINE']}))"
+)
+
+
+def run_settings(tmp_path, **env):
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("MENDIAN_", "DATABASE_URL", "REDIS_URL", "SECRET_KEY", "CELERY_"))
+    }
+    clean.update(
+        {"DJANGO_SETTINGS_MODULE": "mendian.config.settings", "MENDIAN_DATA_DIR": str(tmp_path)}, **env
+    )
+    return subprocess.run(
+        [sys.executable, "-c", PROBE], env=clean, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_secret_key_is_required_outside_the_demo(tmp_path):
+    result = run_settings(tmp_path)
+    assert result.returncode != 0
+    assert "SECRET_KEY is required" in result.stderr
+
+
+def test_pii_keys_are_required_outside_the_demo(tmp_path):
+    result = run_settings(tmp_path, SECRET_KEY="x" * 50)
+    assert result.returncode != 0
+    assert "MENDIAN_PII_KEYS is required" in result.stderr
+
+
+def test_production_defaults_are_safe(tmp_path):
+    from cryptography.fernet import Fernet
+
+    result = run_settings(tmp_path, SECRET_KEY="x" * 50, MENDIAN_PII_KEYS=Fernet.generate_key().decode())
+    assert result.returncode == 0, result.stderr
+    values = json.loads(result.stdout.strip().splitlines()[-1])
+    assert values["debug"] is False
+    assert values["hsts"] >= 31536000
+    assert values["secure_cookie"] is True
+    assert values["ssl_redirect"] is True
+
+
+def test_demo_runs_on_embedded_defaults_with_generated_secrets(tmp_path):
+    result = run_settings(tmp_path, MENDIAN_DEMO="1")
+    assert result.returncode == 0, result.stderr
+    values = json.loads(result.stdout.strip().splitlines()[-1])
+    assert values == values | {
+        "debug": False,
+        "broker": "filesystem://",
+        "cache": "django.core.cache.backends.locmem.LocMemCache",
+        "db": "django.db.backends.sqlite3",
+    }
+    assert (tmp_path / "secret_key").exists() and (tmp_path / "pii_key").exists()
+    # The generated secrets are kept: a second start uses the same ones (sessions and data survive).
+    first = (tmp_path / "secret_key").read_text()
+    assert run_settings(tmp_path, MENDIAN_DEMO="1").returncode == 0
+    assert (tmp_path / "secret_key").read_text() == first
+
+
+@pytest.mark.django_db
+def test_security_headers_on_pages_and_api(client):
+    response = client.get("/healthz")
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["Referrer-Policy"] == "same-origin"
+    csp = response["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp and "script-src 'self'" in csp

@@ -1,0 +1,62 @@
+import pytest
+from django.utils import timezone
+
+from mendian.orders import services
+from mendian.orders.models import Order
+
+# The checkout tests' fixtures (store, SKUs, stock, members, the refunds stand-in) serve here too.
+from tests.checkout.conftest import *  # noqa: F403
+from tests.checkout.conftest import (
+    _ledger_stays_consistent,  # noqa: F401
+    delivery_body,
+    pickup_body,
+    save_address,
+)
+
+
+def place(client, body, *, expect=201, **headers) -> dict:
+    response = client.post("/api/v1/orders", body, headers=headers or None)
+    assert response.status_code == expect, response.content
+    return response.json()
+
+
+def pay(order_id, *, payment_id=None, provider="sandbox"):
+    order = Order.objects.get(pk=order_id)
+    return services.order_mark_paid(
+        order_id=order.pk,
+        payment_id=payment_id or f"pay-{order.pk}",
+        amount=order.total,
+        provider=provider,
+        paid_at=timezone.now(),
+    )
+
+
+@pytest.fixture
+def placed(member, stocked, water, cola):
+    """A pickup order of 2 water + 1 cola (1150 fen), unpaid."""
+    return place(member, pickup_body(stocked, (water, 2), (cola, 1)))
+
+
+@pytest.fixture
+def paid(placed):
+    pay(placed["id"])
+    return Order.objects.get(pk=placed["id"])
+
+
+@pytest.fixture
+def delivery_staff(delivery_store):
+    from mendian.accounts.tokens import staff_token_issue
+    from tests.conftest import ApiClient
+    from tests.factories import StaffFactory
+
+    staff = StaffFactory(role="store_manager", store=delivery_store, username="courier")
+    client = ApiClient(staff_token_issue(staff=staff)["access_token"])
+    client.staff = staff
+    return client
+
+
+@pytest.fixture
+def delivered_order_placed(member, delivery_store, water, give):
+    """An unpaid delivery order of 10 water (3000 + 500 fee) to the member's address nearby."""
+    give(delivery_store, water, 30)
+    return place(member, delivery_body(delivery_store, save_address(member), (water, 10)))
