@@ -11,6 +11,7 @@ import secrets
 from django.db import models
 from django.db.models import F, Q
 
+from mendian.core.pii import EncryptedTextField
 from mendian.orders.models import Order
 
 
@@ -123,3 +124,38 @@ class Refund(models.Model):
             models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
             models.CheckConstraint(condition=Q(status__in=RefundStatus.values), name="refund_status_valid"),
         ]
+
+
+class ProviderAccount(models.Model):
+    """A merchant's account at a real provider (WeChat Pay, Alipay). `config` holds what is not
+    secret (appid, mchid, serials, gateway URL, platform certificates or public key); `secrets`
+    holds a JSON object of keys (merchant private key, APIv3 key …), encrypted at rest."""
+
+    merchant = models.ForeignKey(
+        "merchants.Merchant", on_delete=models.CASCADE, related_name="payment_accounts"
+    )
+    provider = models.CharField(max_length=20)
+    enabled = models.BooleanField(default=False)
+    config = models.JSONField(default=dict, blank=True)
+    secrets = EncryptedTextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["merchant_id", "provider"]
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "provider"], name="provider_account_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider}@{self.merchant_id}"
+
+    def secret_values(self) -> dict:
+        import json
+
+        return json.loads(self.secrets) if self.secrets else {}
+
+    def set_secret_values(self, values: dict) -> None:
+        import json
+
+        self.secrets = json.dumps(values, ensure_ascii=False, sort_keys=True)

@@ -30,7 +30,7 @@ from mendian.payments.models import (
     Refund,
     RefundStatus,
 )
-from mendian.payments.providers import provider_get
+from mendian.payments.providers import provider_for_payment, provider_get
 from mendian.payments.providers import sandbox as sandbox_gateway
 from mendian.payments.providers.base import NotificationRejected, PaymentEvent, ProviderError
 
@@ -61,8 +61,8 @@ def payment_create(*, customer: Customer, order_id, provider: str, base_url: str
     """Starts (or resumes) paying the customer's own pending order with `provider`. The same order
     and provider reuse one payment and its `out_trade_no`. `422 provider_unavailable`, `404
     not_found` (another's order), `409 invalid_state_transition` (the order is not pending)."""
-    adapter = provider_get(provider)
     order = order_selectors.order_for_payment(order_id=order_id, customer=customer)
+    adapter = provider_get(provider, merchant_id=order.merchant_id)
     with transaction.atomic():
         order = _lock_order(order.pk)
         if order.status != OrderStatus.PENDING_PAYMENT:
@@ -251,10 +251,10 @@ def refund_send(*, refund_id: int) -> str:
     """Sends a pending refund to its provider (outside any lock), then records the result: on
     success the payment becomes (partially) refunded and orders hears `order_refund_recorded`; on
     failure the amount is released. Safe to repeat: a settled refund is left alone."""
-    refund = Refund.objects.select_related("payment").get(pk=refund_id)
+    refund = Refund.objects.select_related("payment__order").get(pk=refund_id)
     if refund.status != RefundStatus.PENDING:
         return refund.status
-    adapter = provider_get(refund.payment.provider)
+    adapter = provider_for_payment(refund.payment)
     try:
         result = adapter.refund(refund)
     except ProviderError:
@@ -273,7 +273,7 @@ def refund_send(*, refund_id: int) -> str:
 
 def refund_settle(*, refund_id: int, succeeded: bool, provider_refund_id: str = "", failure: str = "") -> str:
     """Records a refund's final result (from the provider's reply, notification or query)."""
-    refund = Refund.objects.select_related("payment").get(pk=refund_id)
+    refund = Refund.objects.select_related("payment__order").get(pk=refund_id)
     with transaction.atomic():
         _lock_order(refund.payment.order_id)
         payment = _lock_payment(refund.payment_id)
@@ -314,10 +314,10 @@ def payment_reconcile(*, payment_id: int) -> str:
     (refunded when the order is cancelled); not paid → closed at the provider and here. Returns
     `paid`, `paid_after_cancel`, `already_paid`, `closed`, `failed`, `pending` (the customer is still
     paying) or `skipped`."""
-    payment = Payment.objects.get(pk=payment_id)
+    payment = Payment.objects.select_related("order").get(pk=payment_id)
     if payment.status not in OPEN_STATUSES:
         return "skipped"
-    adapter = provider_get(payment.provider)
+    adapter = provider_for_payment(payment)
     result = adapter.query(payment)
     if result.state == "paying":
         return "pending"

@@ -60,6 +60,11 @@ class RefundResult:
 class Provider(abc.ABC):
     name: str = ""
 
+    def __init__(self, account=None):
+        # The merchant's ProviderAccount (None for the sandbox, and for a notification until the
+        # adapter has found the account it belongs to).
+        self.account = account
+
     @abc.abstractmethod
     def create(self, payment) -> dict:
         """Opens the payment at the provider (idempotent by `payment.out_trade_no`); returns what
