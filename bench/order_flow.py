@@ -50,6 +50,8 @@ from common import (  # noqa: E402
 )
 
 DATABASE = "mendian_bench_orders"
+FLOW = "flow: order→pay→notify→paid"
+TARGET_ORDERS_PER_S = 100
 SKUS = 30
 MEMBERS = 64
 UNITS = 1_000_000
@@ -113,10 +115,45 @@ def _body(world: dict, rng: random.Random) -> bytes:
     return json.dumps(body).encode()
 
 
+def _flow(connection, world: dict, token: str, rng: random.Random, key: str) -> tuple[bool, bool]:
+    """One complete order over HTTP, as a customer and the sandbox gateway make it: create the
+    order, start a sandbox payment, pay on the gateway's page (which sends the signed notification
+    through the notify path), then read the order back: (order created, order read back paid)."""
+    auth = {"Accept": "application/json", "Authorization": f"Bearer {token}"}
+
+    def call(method: str, path: str, body: bytes | None = None, extra: dict | None = None):
+        headers = {**auth, **(extra or {})}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        return response.status, response.read()
+
+    status, payload = call("POST", "/api/v1/orders", _body(world, rng), {"Idempotency-Key": key})
+    if status != 201:
+        return False, False
+    order_id = json.loads(payload)["id"]
+    status, payload = call(
+        "POST",
+        f"/api/v1/orders/{order_id}/payments",
+        b'{"provider": "sandbox"}',
+        {"Idempotency-Key": key + "p"},
+    )
+    if status != 201:
+        return True, False
+    payment_id = json.loads(payload)["payment_id"]
+    status, _ = call("POST", f"/sandbox-pay/{payment_id}/confirm")
+    if status != 200:
+        return True, False
+    status, payload = call("GET", f"/api/v1/orders/{order_id}")
+    return True, status == 200 and json.loads(payload)["status"] == "paid"
+
+
 def _client(base_url: str, scenario: str, world: dict, seconds: float, worker: int, results: Queue) -> None:
-    """One keep-alive connection; members `worker, worker + n, …` take turns."""
+    """One keep-alive connection; members `worker, worker + n, …` take turns. For the `flow`
+    scenario a latency is a whole order (four requests) and `created` counts orders seen paid."""
     parts = urlsplit(base_url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
     rng = random.Random(worker)  # noqa: S311 - load shape, not security
     tokens = world["tokens"][worker :: world["processes"]] or world["tokens"]
     order_ids: dict[str, list[str]] = {token: [] for token in tokens}
@@ -125,6 +162,20 @@ def _client(base_url: str, scenario: str, world: dict, seconds: float, worker: i
     while time.perf_counter() < deadline:
         token = tokens[index % len(tokens)]
         index += 1
+        if scenario == "flow":
+            started = time.perf_counter()
+            made = paid = False
+            try:
+                made, paid = _flow(
+                    connection, world, token, rng, f"flow-{worker}-{index}-{time.monotonic_ns()}"
+                )
+            except (OSError, http.client.HTTPException):
+                connection.close()
+                connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+            latencies.append(time.perf_counter() - started)
+            created += made
+            errors += not paid
+            continue
         headers = {"Accept": "application/json", "Authorization": f"Bearer {token}"}
         method, path, body, expect = "GET", world["baseline"], None, 200
         if scenario == "quote":
@@ -205,10 +256,22 @@ def main() -> None:
     parser.add_argument("--client-processes", type=int, default=8)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2, help="server worker processes")
+    parser.add_argument(
+        "--redis-url", default="", help="REDIS_URL for the server (cache and broker; flushed); empty: none"
+    )
     args = parser.parse_args()
 
     data_dir = Path(tempfile.mkdtemp(prefix="mendian-bench-orders-"))
     env = bench_env(args.database_url, data_dir)
+    # The sandbox gateway is the payment provider; no Celery worker runs, so after-commit kicks
+    # go to Redis when given, else to an in-memory broker (not to spool files in the data dir).
+    env["MENDIAN_SANDBOX"] = "1"
+    env["REDIS_URL"] = args.redis_url
+    env["CELERY_BROKER_URL"] = args.redis_url or "memory://"
+    if args.redis_url:
+        import redis
+
+        redis.Redis.from_url(args.redis_url).flushdb()
     recreate_database(args.database_url)
     subprocess.run([str(BIN_DIR / "mendian"), "migrate", "--verbosity", "0"], env=env, check=True)  # noqa: S603
     seeded: Queue = Queue()
@@ -229,6 +292,7 @@ def main() -> None:
             ("quote", "quote"),
             ("order", "order"),
             ("detail", "detail"),
+            (FLOW, "flow"),
         ]
         runs: dict[str, list[LoadResult]] = {name: [] for name, _ in scenarios}
         for name, scenario in scenarios:  # warm up (orders made here count too)
@@ -257,6 +321,15 @@ def main() -> None:
     print()
     print(f"median of {args.runs} runs, {args.seconds} s each, {args.client_processes} client processes")
     print(format_table(medians, medians[0]))
+    flow = medians[-1]
+    paid_per_s = (flow.requests - flow.errors) / flow.seconds
+    print(
+        f"complete orders (create → sandbox pay → notify → read back paid): {paid_per_s:.1f} orders/s, "
+        f"p50 {flow.p50_ms:.1f} ms, p99 {flow.p99_ms:.1f} ms per order (4 requests); "
+        f"{paid_per_s / medians[0].rps:.3f}x the baseline's requests/s, "
+        f"{4 * paid_per_s / medians[0].rps:.3f}x counting requests; target >= {TARGET_ORDERS_PER_S} orders/s: "
+        f"{'met' if paid_per_s >= TARGET_ORDERS_PER_S else 'NOT met'}"
+    )
     in_database = count_orders(args.database_url)
     check = subprocess.run(  # noqa: S603
         [str(BIN_DIR / "mendian"), "check-stock"], env=env, capture_output=True, text=True

@@ -221,7 +221,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--pg", default=DEFAULT_PG, help="PostgreSQL server URL (without the database)")
+    parser.add_argument(
+        "--database-url", default=DEFAULT_PG + DATABASE, help="dropped and recreated on every run"
+    )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--clients", type=int, default=2, help="batches in flight at once")
     parser.add_argument("--workers", type=int, default=2, help="server worker processes")
@@ -230,7 +232,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    database_url = args.pg.rstrip("/") + "/" + DATABASE
+    database_url = args.database_url
     recreate_database(database_url)
     data_dir = Path(tempfile.mkdtemp(prefix="mendian-bench-pos-"))
     env = bench_env(database_url, data_dir)

@@ -489,8 +489,8 @@ def test_product_detail_query_count_is_constant(
     for _ in range(3):
         services.product_image_add(actor=Actor.system(), product=product, upload=_photo())
     # The store with its merchant, the product with its category, its images, its variants with
-    # this store's prices.
-    with django_assert_num_queries(4):
+    # this store's prices, their live stock.
+    with django_assert_num_queries(5):
         response = api.get(f"/api/v1/stores/{store.pk}/products/{product.pk}")
     assert len(response.json()["variants"]) == variants and len(response.json()["images"]) == 3
 

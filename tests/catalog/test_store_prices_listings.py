@@ -262,8 +262,9 @@ def test_staff_catalog_query_count_is_constant(
 ):
     for index in range(size):
         make_product(dairy, f"商品{index}", prices=(100, 200, 300))
-    # token+staff, the store, products with category and listing, their variants with store prices
-    with django_assert_num_queries(4):
+    # token+staff, the store, products with category and listing, their variants with store
+    # prices, the variants' live stock
+    with django_assert_num_queries(5):
         response = clerk_api.get("/api/staff/v1/products", {"limit": 100})
     assert len(response.json()["items"]) == size
 

@@ -90,7 +90,7 @@ def store_products(request, store_id: str):
     store = page_cache.public_store(
         scope, lambda: store_public_get(store_id=pk, merchant=merchant_context(request))
     )
-    version = page_cache.catalog_version(store.merchant_id) if key else None
+    version = page_cache.page_version(store.merchant_id, store.pk) if key else None
     page = selectors.store_products(
         store=store,
         category_id=query.category,

@@ -1,10 +1,12 @@
 """The hot path of the storefront: a store's first product page (browsing by category and sort;
 searches and free-text filters are not cached), cached for a few seconds.
 
-Every catalog write bumps its merchant's catalog version; a cached page remembers the version it
-was built under and is ignored once the version moved, so HQ edits (a new price, a delisting)
-show at once. Pages live `CATALOG_PAGE_CACHE_SECONDS` (10 s): what is not versioned here — a
-store's status, and per-store stock once inventory lands — may be that stale at most.
+Every catalog write bumps its merchant's catalog version, and every change of stock that sells a
+SKU out at a store or brings it back bumps that store's stock version (inventory's change hook);
+a cached page remembers both versions it was built under and is ignored once either moved, so HQ
+edits (a new price, a delisting) and 缺货 / back in stock show at once. Pages live
+`CATALOG_PAGE_CACHE_SECONDS` (10 s): what is not versioned here — a store's status — may be that
+stale at most.
 
 Two layers:
 - Django's default cache (Redis when `REDIS_URL` is set) holds the pages and the versions, shared
@@ -102,9 +104,14 @@ _merchant_of_store: dict[int, int] = {}
 _MAX_KNOWN_STORES = 100_000
 
 
+# store id -> (stock version, monotonic time it was read)
+_stock_versions: dict[int, tuple[int | None, float]] = {}
+
+
 def local_layer_clear() -> None:
     _local.clear()
     _versions.clear()
+    _stock_versions.clear()
 
 
 # --- versions ---------------------------------------------------------------------------------------
@@ -146,6 +153,59 @@ def _bump(merchant_id: int) -> None:
         version = time.time_ns()
         cache.set(key, version, VERSION_CACHE_SECONDS)
     _remember_version(merchant_id, version)
+
+
+def _stock_version_key(store_id: int) -> str:
+    return f"catalog:stock-version:{store_id}"
+
+
+def _remember_stock_version(store_id: int, version: int | None) -> None:
+    if len(_stock_versions) >= _MAX_KNOWN_STORES:
+        _stock_versions.clear()
+    _stock_versions[store_id] = (version, _now())
+
+
+def _recent_stock_version(store_id: int) -> int | None:
+    known = _stock_versions.get(store_id)
+    if known is not None and _now() - known[1] < _version_check_interval():
+        return known[0]
+    version = cache.get(_stock_version_key(store_id))
+    _remember_stock_version(store_id, version)
+    return version
+
+
+def page_version(merchant_id: int, store_id: int) -> tuple[int, int]:
+    """The (catalog, stock) versions a store's page is built under, read in one round trip before
+    its rows are read (missing ones are created from the clock, as `catalog_version` does)."""
+    keys = {"catalog": _version_key(merchant_id), "stock": _stock_version_key(store_id)}
+    found = cache.get_many(list(keys.values()))
+    versions = {}
+    for name, key in keys.items():
+        version = found.get(key)
+        if version is None:
+            cache.add(key, time.time_ns(), VERSION_CACHE_SECONDS)
+            version = cache.get(key)
+        versions[name] = version
+    _remember_version(merchant_id, versions["catalog"])
+    _remember_stock_version(store_id, versions["stock"])
+    return versions["catalog"], versions["stock"]
+
+
+def _bump_stock(store_id: int) -> None:
+    key = _stock_version_key(store_id)
+    try:
+        version = cache.incr(key)
+    except ValueError:
+        version = time.time_ns()
+        cache.set(key, version, VERSION_CACHE_SECONDS)
+    _remember_stock_version(store_id, version)
+
+
+def stock_version_bump(store_id: int) -> None:
+    """Invalidate the store's cached pages because a SKU sold out there or came back: now, and
+    again once the transaction commits (see `catalog_version_bump`)."""
+    _bump_stock(store_id)
+    transaction.on_commit(lambda: _bump_stock(store_id))
 
 
 def catalog_version_bump(merchant_id: int) -> None:
@@ -214,21 +274,23 @@ def page_cache_key(scope: str, params: dict) -> str:
 
 
 def page_get(key: str, *, store_id: int) -> bytes | None:
-    """The cached body, if it was built under its merchant's current catalog version."""
+    """The cached body, if it was built under its merchant's current catalog version and its
+    store's current stock version."""
     local = local_layer_enabled()
     if local:
         entry = _local.get(key)
         if entry is not None:
             merchant_id, version, body, _ = entry
-            if _recent_version(merchant_id) == version:
+            if (_recent_version(merchant_id), _recent_stock_version(store_id)) == version:
                 return body
     merchant_id = _merchant_of_store.get(store_id)
     if merchant_id is None:
         return None
-    version_key = _version_key(merchant_id)
-    found = cache.get_many([key, version_key])
-    current = found.get(version_key)
-    _remember_version(merchant_id, current)
+    version_key, stock_key = _version_key(merchant_id), _stock_version_key(store_id)
+    found = cache.get_many([key, version_key, stock_key])
+    current = (found.get(version_key), found.get(stock_key))
+    _remember_version(merchant_id, current[0])
+    _remember_stock_version(store_id, current[1])
     entry = found.get(key)
     if entry is None:
         return None
@@ -240,12 +302,16 @@ def page_get(key: str, *, store_id: int) -> bytes | None:
     return body
 
 
-def page_set(key: str, *, store_id: int, merchant_id: int, version: int, body: bytes) -> None:
-    """Store a body built from data read *after* `version` was read (see `catalog_version`)."""
+def page_set(key: str, *, store_id: int, merchant_id: int, version, body: bytes) -> None:
+    """Store a body built from data read *after* `version` was read: `page_version`'s pair. A
+    bare catalog version (an older caller) is paired with the store's stock version as it is now,
+    which can only be late by the moment between reading the rows and storing the page."""
+    if not isinstance(version, tuple):
+        version = (version, _recent_stock_version(store_id))
     if len(_merchant_of_store) >= _MAX_KNOWN_STORES:
         _merchant_of_store.clear()
     _merchant_of_store[store_id] = merchant_id
-    entry = (merchant_id, version, body, _wall())
+    entry = (merchant_id, tuple(version), body, _wall())
     cache.set(key, entry, _page_ttl())
     if local_layer_enabled():
         _local.set(key, entry, _page_ttl())

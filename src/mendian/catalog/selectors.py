@@ -31,6 +31,7 @@ from mendian.core.errors import NotFound, ValidationFailed
 from mendian.core.money import money
 from mendian.core.pagination import clamp_limit, decode_cursor, encode_cursor
 from mendian.core.scope import Actor
+from mendian.inventory.selectors import stock_available_for
 from mendian.stores.models import Store
 
 SORTS = ("sales", "price", "price_desc", "new")
@@ -82,18 +83,9 @@ def _media_url(name: str | None) -> str | None:
 
 
 def _stock_for(store: Store, sku_ids: Iterable[int]) -> dict[int, int]:
-    """Units available to sell per SKU at the store; SKUs missing from the result have none.
-
-    Per-store inventory does not exist yet, so nothing is available anywhere. The inventory app
-    replaces this function and `_products_in_stock` (one query each) and every catalog reply follows.
-    """
-    return {}
-
-
-def _products_in_stock(store: Store, product_ids: Iterable[int]) -> set[int]:
-    """The products with at least one active variant available at the store (see `_stock_for`);
-    lists ask per product so they need not load every variant id first."""
-    return set()
+    """Units available to sell per SKU at the store, live from inventory (one query); SKUs
+    missing from the result have none."""
+    return stock_available_for(store_id=store.pk, sku_ids=sku_ids)
 
 
 # --- categories ----------------------------------------------------------------------------------
@@ -315,7 +307,7 @@ def _newest_first_page(qs: QuerySet, *, limit: int, cursor: str | None) -> tuple
 
 
 # --- the store's product list ----------------------------------------------------------------------
-def _list_item(row: dict, currency: str, in_stock: set[int]) -> dict:
+def _list_item(row: dict, currency: str) -> dict:
     return {
         "id": str(row["id"]),
         "name": row["name"],
@@ -325,7 +317,7 @@ def _list_item(row: dict, currency: str, in_stock: set[int]) -> dict:
         "image": _media_url(row["image"]),
         "thumbnail": _media_url(row["thumbnail"]),
         "price_from": money(row["price_from"], currency),
-        "available": row["id"] in in_stock,
+        "available": row["available"],
         "sales_count": row["sales_count"],
     }
 
@@ -364,9 +356,13 @@ def store_products(
     tags: Iterable[str] | None = None,
     limit: int | None = 20,
     cursor: str | None = None,
+    in_stock: bool = False,
 ) -> dict:
-    """One page of what `store` sells: `{items, next_cursor}` (one query; the category tree of a
-    category filter comes from the cache).
+    """One page of what `store` sells: `{items, next_cursor}` (one query, live stock included;
+    the category tree of a category filter comes from the cache).
+
+    `available` says whether some active variant can be bought at the store now; `in_stock` keeps
+    only such products.
 
     Prices are the store's (its override, else the base price); `price_from` is the lowest over
     the active variants. Without `sort` the order is relevance for a search, else HQ's shelf order.
@@ -394,6 +390,7 @@ def store_products(
         tags=[tag.strip() for tag in tags or () if tag.strip()],
         price_min=price_min,
         price_max=price_max,
+        in_stock=bool(in_stock),
     )
     by_relevance = sort is None and bool(q)
     sort_name = "relevance" if by_relevance else sort or "default"
@@ -419,10 +416,9 @@ def store_products(
         else:
             next_cursor = encode_cursor([sort_name, last["id"]])
 
-    in_stock = _products_in_stock(store, [row["id"] for row in rows])
     currency = store.merchant.currency
     return {
-        "items": [_list_item(row, currency, in_stock) for row in rows],
+        "items": [_list_item(row, currency) for row in rows],
         "next_cursor": next_cursor,
     }
 

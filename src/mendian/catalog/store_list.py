@@ -20,6 +20,7 @@ from functools import cache
 from django.db import connection
 
 from mendian.catalog.models import Product, Sku, StoreListing, StoreProductPrice
+from mendian.inventory.models import StockLevel
 
 # The store's price of a product: its row in StoreProductPrice when some variant has a store price,
 # else the product's lowest base price.
@@ -52,6 +53,7 @@ COLUMNS = (
     "price_from",
     "image",
     "thumbnail",
+    "available",
 )
 
 
@@ -76,6 +78,7 @@ class ListFilters:
     tags: list[str] = field(default_factory=list)
     price_min: int | None = None
     price_max: int | None = None
+    in_stock: bool = False  # only products with an active variant available at the store
 
 
 def product_rows(
@@ -94,13 +97,19 @@ def product_rows(
     Keyset sorts continue `after` the (key, id) of the previous page's last row; relevance order
     (name matches `relevance_to` first, then sales, then newest) pages by `offset`.
     """
+    sku = _table(Sku)
+    # Whether some active variant can be bought at the store now: live stock, in the same statement.
+    in_stock = (
+        f"EXISTS (SELECT 1 FROM {sku} s JOIN {_table(StockLevel)} sl ON sl.sku_id = s.id "  # noqa: S608
+        "WHERE s.product_id = p.id AND s.is_active = %s AND sl.store_id = %s AND sl.on_hand > sl.reserved)"
+    )
     select = (
         f"SELECT p.id, p.name, p.subtitle, p.brand, p.tag_index, p.sales_count, p.position, {PRICE}, "  # noqa: S608
-        "p.cover_image, p.cover_thumbnail "
+        f"p.cover_image, p.cover_thumbnail, {in_stock} "
         f"FROM {_table(Product)} p "
         f"LEFT JOIN {_table(StoreProductPrice)} pp ON pp.product_id = p.id AND pp.store_id = %s"
     )
-    params: list = [store_id]
+    params: list = [True, store_id, store_id]
     where = [
         "p.merchant_id = %s",
         "p.is_active = %s",
@@ -108,7 +117,6 @@ def product_rows(
         "WHERE l.product_id = p.id AND l.store_id = %s AND l.is_listed = %s)",
     ]
     params += [merchant_id, True, store_id, False]
-    sku = _table(Sku)
 
     if filters.category_ids is not None:
         where.append(f"p.category_id IN ({', '.join(['%s'] * len(filters.category_ids))})")
@@ -140,6 +148,9 @@ def product_rows(
     for tag in filters.tags:
         where.append("p.tag_index LIKE %s ESCAPE '\\'")
         params.append(like_pattern(f"|{tag}|"))
+    if filters.in_stock:
+        where.append(in_stock)
+        params += [True, store_id]
     if filters.price_min is not None:
         where.append(f"{PRICE} >= %s")
         params.append(filters.price_min)
@@ -173,4 +184,5 @@ def product_rows(
         # tag_index ("|新品|热卖|") holds the tags in order, already text: no JSON to parse per row.
         tag_index = row.pop("tag_index")
         row["tags"] = tag_index[1:-1].split("|") if tag_index else []
+        row["available"] = bool(row["available"])
     return rows

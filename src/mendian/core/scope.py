@@ -50,6 +50,7 @@ CAPABILITIES[Role.MERCHANT_ADMIN] = CAPABILITIES[Role.STORE_MANAGER] | {
     "promotions.manage",
     "apikeys.manage",
     "reports.read",
+    "payments.manage",
 }
 CAPABILITIES[Role.PLATFORM_ADMIN] = CAPABILITIES[Role.MERCHANT_ADMIN] | {"merchants.manage"}
 

@@ -68,6 +68,8 @@ class MovementSource(models.TextChoices):
     ORDER = "order", "订单"
     STAFF = "staff", "员工"
     SYSTEM = "system", "系统"
+    # Goods a customer brought back with an approved refund; source_id names the refund request.
+    REFUND = "refund", "退款退货"
 
 
 class AdjustReason(models.TextChoices):

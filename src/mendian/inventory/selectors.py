@@ -188,6 +188,25 @@ def stock_available_for(*, store_id: int, sku_ids) -> dict[int, int]:
     return result
 
 
+def products_in_stock(*, store_id: int, product_ids) -> set[int]:
+    """The products (of `product_ids`) with at least one active variant available at the store.
+    One query, however many products."""
+    wanted = list(dict.fromkeys(product_ids))
+    if not wanted:
+        return set()
+    return set(
+        StockLevel.objects.filter(
+            store_id=store_id,
+            sku__product_id__in=wanted,
+            sku__is_active=True,
+            on_hand__gt=F("reserved"),
+        )
+        .order_by()
+        .values_list("sku__product_id", flat=True)
+        .distinct()
+    )
+
+
 def stores_with_stock(*, merchant_id: int, sku_id: int, min_qty: int = 1) -> list[dict]:
     """Stores of the merchant (not closed for good) with at least `min_qty` available, as
     `{"store_id", "available"}`, most available first. One query."""
@@ -519,3 +538,74 @@ def stock_check() -> list[StockProblem]:
             )
         )
     return problems
+
+
+# --- the store console's pickers -------------------------------------------------------------
+
+
+def transfer_destinations(*, actor: Actor, store: Store) -> list[Store]:
+    """The other stores of `store`'s merchant a transfer may go to (not closed for good). One query."""
+    actor.require("stock.read")
+    actor.check_store(store)
+    return list(
+        Store.objects.filter(merchant_id=store.merchant_id)
+        .exclude(pk=store.pk)
+        .exclude(status=StoreStatus.CLOSED)
+        .only("pk", "code", "name", "merchant_id")
+        .order_by("code")
+    )
+
+
+STORE_SKU_OPTIONS_MAX = 500
+
+
+def store_sku_options(*, actor: Actor, store: Store, in_stock_only: bool = False) -> list[dict]:
+    """Active SKUs of the store's merchant for a picker, with what the store has available:
+    `[{"sku_id", "label", "available"}]`, by product name. `in_stock_only`: available > 0 (what a
+    transfer can send). One query, at most `STORE_SKU_OPTIONS_MAX` rows."""
+    actor.require("stock.read")
+    actor.check_store(store)
+    level = StockLevel.objects.filter(store_id=store.pk, sku_id=OuterRef("pk"))
+    qs = (
+        Sku.objects.filter(merchant_id=store.merchant_id, is_active=True)
+        .annotate(
+            available=Coalesce(
+                Subquery(
+                    level.annotate(
+                        avail=ExpressionWrapper(F("on_hand") - F("reserved"), output_field=IntegerField())
+                    ).values("avail")[:1]
+                ),
+                Value(0),
+                output_field=IntegerField(),
+            )
+        )
+        .select_related("product")
+    )
+    if in_stock_only:
+        qs = qs.filter(available__gt=0)
+    rows = qs.order_by("product__name", "sku_code")[:STORE_SKU_OPTIONS_MAX]
+    options = []
+    for sku in rows:
+        specs = " ".join(str(value) for value in (sku.specs or {}).values())
+        label = f"{sku.product.name} {specs}".strip() + f" · {sku.sku_code}"
+        options.append({"sku_id": sku.pk, "label": label, "available": sku.available})
+    return options
+
+
+def stores_with_all_stock(*, merchant_id: int, wanted: dict[int, int]) -> set[int]:
+    """Ids of the merchant's stores (not closed for good) holding every `{sku_id: quantity}` of
+    `wanted`, for "this store is short: these nearby ones have everything". One query."""
+    if not wanted:
+        return set()
+    rows = (
+        StockLevel.objects.filter(sku_id__in=list(wanted), store__merchant_id=merchant_id)
+        .exclude(store__status=StoreStatus.CLOSED)
+        .annotate(avail=ExpressionWrapper(F("on_hand") - F("reserved"), output_field=IntegerField()))
+        .filter(avail__gt=0)
+        .values_list("store_id", "sku_id", "avail")
+    )
+    held: dict[int, int] = {}
+    for store_id, sku_id, available in rows:
+        if available >= wanted[sku_id]:
+            held[store_id] = held.get(store_id, 0) + 1
+    return {store_id for store_id, count in held.items() if count == len(wanted)}

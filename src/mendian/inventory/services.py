@@ -14,9 +14,11 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
+from mendian.catalog.cache import stock_version_bump
 from mendian.catalog.models import Sku
 from mendian.core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from mendian.core.scope import Actor
+from mendian.integrations.outbox import stock_low_emit
 from mendian.inventory.models import (
     AdjustReason,
     MovementSource,
@@ -208,14 +210,17 @@ def _check_text(value, *, field: str, max_length: int, required: bool = False) -
 
 
 def _levels_with_merchant():
-    """Levels with what alerting needs from their merchant, without loading stores or merchants."""
+    """Levels with what alerting needs from their merchant, store and SKU, without loading them."""
     return StockLevel.objects.annotate(
-        merchant_id=F("store__merchant_id"), merchant_settings=F("store__merchant__settings")
+        merchant_id=F("store__merchant_id"),
+        merchant_settings=F("store__merchant__settings"),
+        store_code=F("store__code"),
+        sku_code=F("sku__sku_code"),
     )
 
 
 def _levels_for(pairs: Iterable[tuple[int, int]]) -> list[StockLevel]:
-    """Fresh rows of these (store, sku) levels, annotated with `merchant_id` and `merchant_settings`."""
+    """Fresh rows of these (store, sku) levels, annotated as `_levels_with_merchant` does."""
     by_store: dict[int, set[int]] = {}
     for store_id, sku_id in pairs:
         by_store.setdefault(store_id, set()).add(sku_id)
@@ -230,7 +235,11 @@ def _levels_for(pairs: Iterable[tuple[int, int]]) -> list[StockLevel]:
 def stock_alerts_refresh(*, levels: Iterable[StockLevel], now: dt.datetime | None = None) -> list[StockAlert]:
     """Opens an alert for each level whose available stock fell below its threshold and resolves the
     open alerts of levels that recovered. `levels` carry fresh numbers and the `merchant_id` and
-    `merchant_settings` annotations (see `_levels_with_merchant`). Returns the alerts it opened."""
+    `merchant_settings` annotations (see `_levels_with_merchant`). Returns the alerts it opened.
+
+    Every alert opened also records a `stock.low` webhook event in the outbox, in the same
+    transaction: once per crossing, because an alert stays open (and no new one opens) until the
+    level recovers."""
     levels = list(levels)
     if not levels:
         return []
@@ -268,25 +277,65 @@ def stock_alerts_refresh(*, levels: Iterable[StockLevel], now: dt.datetime | Non
         if (store_id, sku_id) not in already_open
     ]
     if new:
-        # The partial unique index keeps one open alert per level even when two writers race here.
+        # The partial unique index keeps one open alert per level even when two writers race here
+        # (writers of one level queue on its row lock, so the race needs a merchant-wide default
+        # change running beside a stock change).
         StockAlert.objects.bulk_create(new, ignore_conflicts=True)
+        by_pair = {(level.store_id, level.sku_id): level for level in levels}
+        for alert in new:
+            level = by_pair[(alert.store_id, alert.sku_id)]
+            stock_low_emit(
+                merchant_id=level.merchant_id,
+                store_id=alert.store_id,
+                store_code=level.store_code,
+                sku_id=alert.sku_id,
+                sku_code=level.sku_code,
+                available=alert.available,
+                threshold=alert.threshold,
+            )
     return new
 
 
-def on_stock_changed(levels: list[StockLevel]) -> None:
-    """Called inside the writing transaction with the fresh rows of every level a service changed
-    (annotated with `merchant_id` and `merchant_settings`).
+def _sold_out_flips(levels: list[StockLevel], moved: dict[tuple[int, int], int]) -> set[int]:
+    """Stores where some SKU went from available to sold out or back (`moved`: each level's change
+    of available units in this transaction). Only such a flip changes a product list, which shows
+    in stock / sold out per product; exact numbers are read live by the product page."""
+    stores = set()
+    for level in levels:
+        delta = moved.get((level.store_id, level.sku_id), 0)
+        if delta and (level.available > 0) != (level.available - delta > 0):
+            stores.add(level.store_id)
+    return stores
 
-    The hook point for what follows a change of stock: today low-stock alerts; the outbox
-    (webhooks such as `stock.low` for each alert opened, live stock pushes) attaches here, in the
-    same transaction.
+
+def on_stock_changed(levels: list[StockLevel], *, moved: dict[tuple[int, int], int] | None = None) -> None:
+    """Called inside the writing transaction with the fresh rows of every level a service changed
+    (annotated as `_levels_with_merchant` does) and, in `moved`, how many units each one's
+    available stock changed by (None: not known, treated as a possible flip).
+
+    What follows a change of stock: low-stock alerts and their `stock.low` webhook events (outbox,
+    same transaction), and the storefront's cached product lists of a store where a SKU sold out
+    or came back (their stock version moves now and again after the commit).
     """
     stock_alerts_refresh(levels=levels)
+    flipped = {level.store_id for level in levels} if moved is None else _sold_out_flips(levels, moved)
+    for store_id in sorted(flipped):
+        stock_version_bump(store_id)
 
 
-def _changed(pairs: Iterable[tuple[int, int]]) -> list[StockLevel]:
+def _changed(pairs: Iterable[tuple[int, int]], movements: Iterable[StockMovement] = ()) -> list[StockLevel]:
+    """Runs the change hook for these levels; `movements` are what this transaction wrote to them
+    (their available change is Σ delta_on_hand − Σ delta_reserved)."""
+    pairs = set(pairs)
+    moved: dict[tuple[int, int], int] = {}
+    for movement in movements:
+        if not (movement.delta_on_hand or movement.delta_reserved):
+            continue
+        key = (movement.store_id, movement.sku_id)
+        pairs.add(key)
+        moved[key] = moved.get(key, 0) + movement.delta_on_hand - movement.delta_reserved
     levels = _levels_for(pairs)
-    on_stock_changed(levels)
+    on_stock_changed(levels, moved=moved)
     return levels
 
 
@@ -354,7 +403,7 @@ def stock_reserve(
                     for sku_id in sorted(wanted)
                 ]
             )
-            StockMovement.objects.bulk_create(
+            written = StockMovement.objects.bulk_create(
                 [
                     _movement(
                         store_id=store.pk,
@@ -368,7 +417,7 @@ def stock_reserve(
                     for sku_id in sorted(wanted)
                 ]
             )
-            _changed((store.pk, sku_id) for sku_id in wanted)
+            _changed((), written)
             return reservations
     except IntegrityError:
         # Another transaction reserved the same reference first (UNIQUE reference, sku).
@@ -377,14 +426,16 @@ def stock_reserve(
         raise
 
 
-def _close_reservations(reference: str, *, consume: bool) -> int:
+def _close_reservations(reference: str, *, consume: bool, expired_before: dt.datetime | None = None) -> int:
     reference = _check_reference(reference)
     with transaction.atomic():
-        active = list(
-            Reservation.objects.select_for_update()
-            .filter(reference=reference, status=ReservationStatus.ACTIVE)
-            .order_by("sku_id")
+        held = Reservation.objects.select_for_update().filter(
+            reference=reference, status=ReservationStatus.ACTIVE
         )
+        if expired_before is not None:
+            # Re-checked under the lock: a payment may have put the hold on in the meantime.
+            held = held.filter(expires_at__lt=expired_before)
+        active = list(held.order_by("sku_id"))
         if not active:
             return 0
         now = _now()
@@ -411,8 +462,8 @@ def _close_reservations(reference: str, *, consume: bool) -> int:
             )
         status = ReservationStatus.CONSUMED if consume else ReservationStatus.RELEASED
         Reservation.objects.filter(pk__in=[r.pk for r in active]).update(status=status, closed_at=now)
-        StockMovement.objects.bulk_create(movements)
-        _changed((r.store_id, r.sku_id) for r in active)
+        written = StockMovement.objects.bulk_create(movements)
+        _changed((), written)
         return len(active)
 
 
@@ -439,22 +490,47 @@ def stock_consume(*, reference: str) -> int:
     return 0
 
 
+def _locked_active(reference: str) -> list[Reservation]:
+    return list(
+        Reservation.objects.select_for_update()
+        .filter(reference=reference, status=ReservationStatus.ACTIVE)
+        .order_by("sku_id")
+    )
+
+
 def stock_reservation_set_expiry(*, reference: str, expires_at: dt.datetime | None) -> bool:
     """Moves (or with None, clears: held until fulfilment) the expiry of the order's active
-    reservation, e.g. once it is paid. False when nothing is held any more (released already)."""
+    reservation, e.g. to extend a payment deadline. False when nothing is held any more (released
+    already, e.g. by the expiry sweep: the goods may have been sold again)."""
     reference = _check_reference(reference)
     if expires_at is not None and timezone.is_naive(expires_at):
         raise ValidationFailed(
             "expires_at must carry a time zone.", errors=[{"loc": ["expires_at"], "msg": "naive"}]
         )
-    held = Reservation.objects.filter(reference=reference, status=ReservationStatus.ACTIVE)
-    return held.update(expires_at=expires_at) > 0
+    with transaction.atomic():
+        # Locked like the sweep locks them, so a hold and an expiry never both win.
+        active = _locked_active(reference)
+        if not active:
+            return False
+        Reservation.objects.filter(pk__in=[r.pk for r in active]).update(expires_at=expires_at)
+        return True
+
+
+def stock_reservation_hold(*, reference: str) -> bool:
+    """The order is paid: its goods stay reserved until fulfilment (consumed at dispatch or pickup)
+    or cancellation, whatever the payment deadline said. False when the reservation no longer holds
+    the goods (the expiry sweep released them first): the caller must not keep the payment."""
+    return stock_reservation_set_expiry(reference=reference, expires_at=None)
+
+
+stock_reservation_extend = stock_reservation_set_expiry
 
 
 def stock_release_expired(
     *, now: dt.datetime | None = None, grace: dt.timedelta = dt.timedelta(0), limit: int = 500
 ) -> int:
-    """Releases reservations whose `expires_at` passed more than `grace` ago. Returns references released."""
+    """Releases reservations whose `expires_at` passed more than `grace` ago. Returns references
+    released. Each is re-checked under its lock, so one held (paid) meanwhile stays held."""
     cutoff = (now or _now()) - grace
     references = list(
         Reservation.objects.filter(status=ReservationStatus.ACTIVE, expires_at__lt=cutoff)
@@ -464,9 +540,65 @@ def stock_release_expired(
     )
     released = 0
     for reference in dict.fromkeys(references):
-        if stock_release(reference=reference):
+        if _close_reservations(reference, consume=False, expired_before=cutoff):
             released += 1
     return released
+
+
+# --- returns (refunds) -----------------------------------------------------------------------
+
+
+def stock_return(
+    *, store: Store, lines: list[tuple[int, int]], refund_request_id: int, reference: str = ""
+) -> int:
+    """Goods a customer brought back with an approved refund go back on the store's shelves: one
+    `return` movement per SKU, source `refund`, keyed by the refund request (`refund:<id>:<sku>`),
+    so restocking the same request again changes nothing. `reference` is the order number. Returns
+    the number of SKUs restocked by this call (0 for a repeat)."""
+    wanted = check_lines(lines, merge=True)
+    if isinstance(refund_request_id, bool) or not isinstance(refund_request_id, int) or refund_request_id < 1:
+        raise ValidationFailed("refund_request_id must be a positive id.")
+    reference = _check_text(reference, field="reference", max_length=MAX_REFERENCE)
+    prefix = f"refund:{refund_request_id}:"
+    source_ids = {sku_id: f"{prefix}{sku_id}" for sku_id in wanted}
+    with transaction.atomic():
+        _merchant_skus(store.merchant_id, wanted)
+        _ensure_levels((store.pk, sku_id) for sku_id in wanted)
+        # Lock the levels first (in SKU order, like every writer): a concurrent repeat waits here and
+        # then sees this one's movements.
+        list(
+            StockLevel.objects.select_for_update()
+            .filter(store_id=store.pk, sku_id__in=list(wanted))
+            .order_by("sku_id")
+            .values_list("pk", flat=True)
+        )
+        done = set(
+            StockMovement.objects.filter(
+                store_id=store.pk, source=MovementSource.REFUND, source_id__in=list(source_ids.values())
+            ).values_list("sku_id", flat=True)
+        )
+        now = _now()
+        todo = [sku_id for sku_id in sorted(wanted) if sku_id not in done]
+        for sku_id in todo:
+            _shift_level(store.pk, sku_id, on_hand=wanted[sku_id], now=now)
+        written = StockMovement.objects.bulk_create(
+            [
+                _movement(
+                    store_id=store.pk,
+                    sku_id=sku_id,
+                    type=MovementType.RETURN,
+                    on_hand=wanted[sku_id],
+                    source=MovementSource.REFUND,
+                    source_id=source_ids[sku_id],
+                    reference=reference,
+                    note=f"退款申请 {refund_request_id}",
+                    occurred_at=now,
+                )
+                for sku_id in todo
+            ]
+        )
+        _changed((), written)
+    return len(todo)
 
 
 # --- staff: adjustments ----------------------------------------------------------------------
@@ -507,7 +639,7 @@ def stock_adjust(
             now = _now()
             if delta > 0:
                 _ensure_levels([(store.pk, sku.pk)])
-            _movement(
+            adjustment = _movement(
                 store_id=store.pk,
                 sku_id=sku.pk,
                 type=MovementType.ADJUST,
@@ -518,10 +650,11 @@ def stock_adjust(
                 reason=reason,
                 note=note,
                 occurred_at=now,
-            ).save(force_insert=True)
+            )
+            adjustment.save(force_insert=True)
             if not _shift_level(store.pk, sku.pk, on_hand=delta, now=now):
                 raise _conflict_for(store.pk, sku, -delta, what="removing stock")
-            return _changed([(store.pk, sku.pk)])[0]
+            return _changed((), [adjustment])[0]
     except IntegrityError:
         # The same source_id was recorded by a concurrent request first.
         if source_id is not None and (done := recorded.values_list("sku_id", flat=True).first()):
@@ -706,13 +839,13 @@ def stocktake_commit(*, actor: Actor, stocktake: Stocktake) -> Stocktake:
                 StockLevel.objects.filter(pk=levels[movement.sku_id].pk).update(
                     on_hand=F("on_hand") + movement.delta_on_hand, updated_at=now
                 )
-        StockMovement.objects.bulk_create(movements)
+        written = StockMovement.objects.bulk_create(movements)
         StocktakeLine.objects.bulk_update(lines, ["delta", "outcome"])
         stocktake.status = StocktakeStatus.COMMITTED
         stocktake.closed_at = now
         stocktake.closed_by_id = actor.staff_id
         stocktake.save(update_fields=["status", "closed_at", "closed_by"])
-        _changed((store.pk, movement.sku_id) for movement in movements if movement.delta_on_hand)
+        _changed((), written)
     return stocktake
 
 
@@ -800,7 +933,7 @@ def transfer_ship(*, actor: Actor, transfer: Transfer) -> Transfer:
         for line in lines:
             if not _shift_level(store_id, line.sku_id, on_hand=-line.quantity, now=now):
                 raise _conflict_for(store_id, line.sku, line.quantity, what=f"transfer {transfer.reference}")
-        StockMovement.objects.bulk_create(
+        written = StockMovement.objects.bulk_create(
             _movement(
                 store_id=store_id,
                 sku_id=line.sku_id,
@@ -817,7 +950,7 @@ def transfer_ship(*, actor: Actor, transfer: Transfer) -> Transfer:
         transfer.status = TransferStatus.IN_TRANSIT
         transfer.shipped_at = now
         transfer.save(update_fields=["status", "shipped_at"])
-        _changed((store_id, line.sku_id) for line in lines)
+        _changed((), written)
     return transfer
 
 
@@ -831,7 +964,7 @@ def transfer_receive(*, actor: Actor, transfer: Transfer) -> Transfer:
         _ensure_levels((store_id, line.sku_id) for line in lines)
         for line in lines:
             _shift_level(store_id, line.sku_id, on_hand=line.quantity, now=now)
-        StockMovement.objects.bulk_create(
+        written = StockMovement.objects.bulk_create(
             _movement(
                 store_id=store_id,
                 sku_id=line.sku_id,
@@ -848,7 +981,7 @@ def transfer_receive(*, actor: Actor, transfer: Transfer) -> Transfer:
         transfer.status = TransferStatus.RECEIVED
         transfer.received_at = now
         transfer.save(update_fields=["status", "received_at"])
-        _changed((store_id, line.sku_id) for line in lines)
+        _changed((), written)
     return transfer
 
 
@@ -991,13 +1124,13 @@ def restock_request_receive(
         _ensure_levels((store_id, m.sku_id) for m in movements)
         for movement in movements:
             _shift_level(store_id, movement.sku_id, on_hand=movement.delta_on_hand, now=now)
-        StockMovement.objects.bulk_create(movements)
+        written = StockMovement.objects.bulk_create(movements)
         RestockLine.objects.bulk_update(known.values(), ["received_quantity"])
         request.status = RestockStatus.RECEIVED
         request.received_by_id = actor.staff_id
         request.received_at = now
         request.save(update_fields=["status", "received_by", "received_at"])
-        _changed((store_id, m.sku_id) for m in movements)
+        _changed((), written)
     return request
 
 
@@ -1323,9 +1456,8 @@ def _apply_checked_pos(events, checked: list, now: dt.datetime) -> list[_PosResu
             ],
             now=now,
         )
-        if pending:
-            StockMovement.objects.bulk_create(pending)
-        _changed((m.store_id, m.sku_id) for m in pending if m.delta_on_hand)
+        written = StockMovement.objects.bulk_create(pending) if pending else []
+        _changed((), written)
     return results
 
 

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import segno
 from django.conf import settings
-from django.db.models import Count, Prefetch, QuerySet, Sum
+from django.db.models import Count, Max, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -478,3 +478,55 @@ def sales_report(
         ],
         "rows": out_rows,
     }
+
+
+# --- the store console's live queue --------------------------------------------------------------
+
+QUEUE_STATUSES = (S.PAID, S.PREPARING, S.READY_FOR_PICKUP, S.OUT_FOR_DELIVERY)
+
+
+def store_queue_state(*, actor: Actor, store) -> dict:
+    """What the live queue polls: `version` changes whenever any order of the store changes (the
+    newest `updated_at`), with the number of each queue status and of no-show flags. Two queries on
+    the (store, updated_at) and (store, status) indexes, however many orders the store has."""
+    actor.require("orders.fulfil")
+    actor.check_store(store)
+    base = Order.objects.filter(store_id=store.pk)
+    latest = base.aggregate(latest=Max("updated_at"))["latest"]
+    counts = base.filter(status__in=QUEUE_STATUSES).aggregate(
+        **{status: Count("pk", filter=Q(status=status)) for status in QUEUE_STATUSES},
+        no_show=Count("pk", filter=Q(status=S.READY_FOR_PICKUP, no_show_at__isnull=False)),
+    )
+    return {"version": latest.isoformat() if latest else "0", "counts": counts}
+
+
+def pickup_code_lookup(*, actor: Actor, store, code: str) -> dict:
+    """Why a pickup code failed at `store` (called after `pickup_verify` refused it, so the attempt
+    already counted against the rate limit): `{"used": Order}` when an order of this store was
+    collected with it, `{"other_store": True}` when a live order of another store of the merchant
+    carries it (the customer came to the wrong shop; which one is not said), else `{}`."""
+    actor.require("pickups.verify")
+    actor.check_store(store)
+    cleaned = services._clean_code(code)
+    if cleaned is None:
+        return {}
+    used = (
+        Order.objects.filter(
+            store_id=store.pk,
+            pickup_code=cleaned,
+            fulfilment_type=FulfilmentType.PICKUP,
+            completed_at__isnull=False,
+        )
+        .order_by("-completed_at")
+        .first()
+    )
+    if used is not None:
+        return {"used": used}
+    elsewhere = (
+        Order.objects.filter(
+            merchant_id=store.merchant_id, pickup_code=cleaned, status__in=PICKUP_ACTIVE_STATUSES
+        )
+        .exclude(store_id=store.pk)
+        .exists()
+    )
+    return {"other_store": True} if elsewhere else {}

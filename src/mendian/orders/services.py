@@ -22,7 +22,6 @@ from django.utils import timezone
 
 from mendian.accounts.models import Customer
 from mendian.accounts.ratelimit import Limit, limits_take
-from mendian.catalog.models import Sku
 from mendian.checkout.allocation import prorate
 from mendian.checkout.selectors import CheckoutInput, Quote, checkout_quote, parse_pk
 from mendian.checkout.services import cart_remove_skus
@@ -31,8 +30,13 @@ from mendian.core.money import money
 from mendian.core.scope import Actor
 from mendian.integrations import events as outbox_events
 from mendian.integrations.outbox import outbox_emit
-from mendian.inventory.models import Reservation, ReservationStatus
-from mendian.inventory.services import stock_apply_pos_events, stock_consume, stock_release, stock_reserve
+from mendian.inventory.services import (
+    stock_consume,
+    stock_release,
+    stock_reservation_hold,
+    stock_reserve,
+    stock_return,
+)
 from mendian.merchants.models import Merchant
 from mendian.orders import policy
 from mendian.orders.couriers import courier_get
@@ -324,8 +328,7 @@ def _reservation_hold(order: Order) -> bool:
     """Once paid, the goods stay reserved until fulfilment: the reservation's expiry (the payment
     deadline, which inventory's safety-net sweep acts on) is cleared. False when the reservation no
     longer holds the goods (released by that sweep)."""
-    held = Reservation.objects.filter(reference=order.number, status=ReservationStatus.ACTIVE)
-    return held.update(expires_at=None) > 0
+    return stock_reservation_hold(reference=order.number)
 
 
 def _pickup_code() -> str:
@@ -827,27 +830,11 @@ def _lock_refund_request(actor: Actor, request_id) -> tuple[RefundRequest, Order
 
 
 def _restock(order: Order, request: RefundRequest) -> None:
-    """The returned units go back on the store's shelves: a `return` movement per SKU, idempotent
-    by the refund request."""
-    lines = list(request.lines.select_related("order_line"))
-    codes = dict(
-        Sku.objects.filter(pk__in=[rl.order_line.sku_id for rl in lines]).values_list("pk", "sku_code")
-    )
-    occurred = _now().isoformat()
-    events = [
-        {
-            "event_id": f"refund-{request.pk}-{rl.order_line_id}",
-            "store_code": order.store.code,
-            "sku_code": codes[rl.order_line.sku_id],
-            "type": "return",
-            "quantity": rl.quantity,
-            "occurred_at": occurred,
-        }
-        for rl in lines
-    ]
-    for result in stock_apply_pos_events(merchant=order.merchant, events=events):
-        if result["status"] == "rejected":
-            raise Conflict(f"The goods could not be restocked: {result['detail']}", code=result["code"])
+    """The returned units go back on the store's shelves: a `return` movement per SKU (source
+    `refund`), idempotent by the refund request."""
+    lines = [(rl.order_line.sku_id, rl.quantity) for rl in request.lines.select_related("order_line")]
+    if lines:
+        stock_return(store=order.store, lines=lines, refund_request_id=request.pk, reference=order.number)
 
 
 def refund_request_approve(*, actor: Actor, request_id, restock: bool = False) -> RefundRequest:

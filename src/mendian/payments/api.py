@@ -6,6 +6,7 @@ from ninja import Router, Status
 from ninja.decorators import decorate_view
 
 from mendian.accounts.auth import MemberAuth
+from mendian.core.errors import DomainError
 from mendian.core.idempotency import HEADER
 from mendian.orders.api import member_idempotent
 from mendian.payments import services
@@ -53,6 +54,14 @@ def payment_create(request, order_id: str, payload: PaymentCreate):
 )
 def payment_notify(request, provider: str):
     adapter = provider_get(provider)
-    services.notification_receive(provider=provider, headers=request.headers, body=request.body)
+    try:
+        services.notification_receive(provider=provider, headers=request.headers, body=request.body)
+    except DomainError as exc:
+        # A provider with its own failure format (WeChat Pay's {"code": "FAIL", ...}) gets it; the
+        # others get problem+json. Either way a 4xx: nothing changed, the provider may retry.
+        reject = getattr(adapter, "reject", None)
+        if reject is None:
+            raise
+        return reject(exc.status, exc.detail or exc.code)
     response: HttpResponse = adapter.ack()
     return response

@@ -63,6 +63,18 @@ def payment_create(*, customer: Customer, order_id, provider: str, base_url: str
     not_found` (another's order), `409 invalid_state_transition` (the order is not pending)."""
     order = order_selectors.order_for_payment(order_id=order_id, customer=customer)
     adapter = provider_get(provider, merchant_id=order.merchant_id)
+    if hasattr(adapter, "site_url"):
+        adapter.site_url = base_url  # the default notify URL of adapters that send one
+    try:
+        return _payment_open(order, adapter, base_url=base_url)
+    except ProviderError as exc:
+        logger.warning("%s could not open a payment for order %s: %s", adapter.name, order.pk, exc)
+        raise DomainError(
+            "The payment provider cannot be reached; try again.", code="payment_provider_error", status=502
+        ) from None
+
+
+def _payment_open(order: Order, adapter, *, base_url: str) -> tuple[Payment, dict]:
     with transaction.atomic():
         order = _lock_order(order.pk)
         if order.status != OrderStatus.PENDING_PAYMENT:
@@ -163,31 +175,77 @@ def notification_receive(*, provider: str, headers, body: bytes) -> str:
         raise DomainError(
             "The notification failed verification.", code="invalid_notification", status=400
         ) from None
-    if event.kind != "payment":
+    if event.kind not in ("payment", "refund"):
         raise DomainError("Unsupported notification.", code="invalid_notification", status=400)
-    found = Payment.objects.filter(provider=adapter.name, out_trade_no=event.out_trade_no).first()
+    found = (
+        Payment.objects.select_related("order")
+        .filter(provider=adapter.name, out_trade_no=event.out_trade_no)
+        .first()
+    )
+    # An adapter that knows whose account verified the callback names the merchant: a payment of
+    # another merchant is not this callback's to settle.
+    merchant_id = event.extra.get("merchant_id")
+    if found is not None and merchant_id is not None and found.order.merchant_id != merchant_id:
+        found = None
     if found is None:
         logger.warning("%s notification %s for an unknown payment", provider, event.notification_id)
         raise NotFound("No such payment.")
+    if event.kind == "refund":
+        return _refund_notification(adapter.name, found, event)
     with transaction.atomic():
         _lock_order(found.order_id)
         payment = _lock_payment(found.pk)
-        try:
-            with transaction.atomic():
-                notification = PaymentNotification.objects.create(
-                    provider=adapter.name,
-                    notification_id=event.notification_id[:128],
-                    payment=payment,
-                    event_type=event.event_type[:64],
-                    outcome=NotificationOutcome.IGNORED,
-                )
-        except IntegrityError:
+        notification = _notification_claim(adapter.name, payment, event)
+        if notification is None:
             return "duplicate"
         outcome = _settle_paid(
             payment, amount=event.amount, transaction_id=event.transaction_id, paid_at=event.paid_at or _now()
         )
         PaymentNotification.objects.filter(pk=notification.pk).update(outcome=outcome)
         return outcome
+
+
+def _notification_claim(provider: str, payment: Payment, event: PaymentEvent) -> PaymentNotification | None:
+    """Records the notification id once (the payment row is locked); None when it was seen."""
+    try:
+        with transaction.atomic():
+            return PaymentNotification.objects.create(
+                provider=provider,
+                notification_id=event.notification_id[:128],
+                payment=payment,
+                event_type=event.event_type[:64],
+                outcome=NotificationOutcome.IGNORED,
+            )
+    except IntegrityError:
+        return None
+
+
+def _refund_notification(provider: str, found: Payment, event: PaymentEvent) -> str:
+    """A verified refund result: settles the pending refund like `refund_send` does with a reply
+    (`refund_settle`), once per notification id. `404 not_found` for a refund not of this payment,
+    `409 amount_mismatch` when the amount differs (nothing changes)."""
+    refund = Refund.objects.filter(payment=found, out_refund_no=event.out_refund_no).first()
+    if refund is None:
+        logger.warning("%s refund notification %s for an unknown refund", provider, event.notification_id)
+        raise NotFound("No such refund.")
+    with transaction.atomic():
+        _lock_order(found.order_id)
+        payment = _lock_payment(found.pk)
+        notification = _notification_claim(provider, payment, event)
+        if notification is None:
+            return "duplicate"
+        if event.amount != refund.amount:
+            raise Conflict(
+                f"The refund is {refund.amount}; the provider reports {event.amount}.", code="amount_mismatch"
+            )
+        status = refund_settle(
+            refund_id=refund.pk,
+            succeeded=event.refund_succeeded,
+            provider_refund_id=str(event.extra.get("refund_id") or refund.provider_refund_id),
+            failure="" if event.refund_succeeded else f"{provider}: {event.event_type}",
+        )
+        PaymentNotification.objects.filter(pk=notification.pk).update(outcome=NotificationOutcome.REFUND)
+        return f"refund_{status}"
 
 
 # --- sandbox -------------------------------------------------------------------------------------

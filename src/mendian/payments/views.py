@@ -2,6 +2,7 @@
 login and no CSRF token — the unguessable payment id is the capability."""
 
 from django.shortcuts import render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
@@ -18,8 +19,17 @@ def _page(request, payment, *, state: str, message: str = "", status: int = 200)
         "amount": format_yuan(payment.amount) if payment is not None else "",
         "state": state,
         "message": message,
+        "return_url": _return_url(request),
     }
     return render(request, "payments/sandbox_confirm.html", context, status=status)
+
+
+def _return_url(request) -> str:
+    """Where the merchant asked to bring the customer back (`?return=`, same host only)."""
+    target = request.GET.get("return", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return ""
 
 
 @csrf_exempt

@@ -6,6 +6,8 @@ use the account of the payment's merchant; a notification carries no merchant, s
 built without one and finds the account from what the notification identifies (WeChat Pay's
 `Wechatpay-Serial`, Alipay's `app_id`)."""
 
+from importlib import import_module
+
 from django.conf import settings
 
 from mendian.core.errors import ValidationFailed
@@ -17,6 +19,8 @@ def _registry() -> dict[str, type[Provider]]:
 
     registry: dict[str, type[Provider]] = {SandboxProvider.name: SandboxProvider}
     # Adapters backed by a ProviderAccount register below, one line each.
+    registry["wechatpay"] = import_module("mendian.payments.providers.wechatpay").WechatPayProvider
+    registry["alipay"] = import_module("mendian.payments.providers.alipay").AlipayProvider
     return registry
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from mendian.web.hq_console.views import auth, catalog, staff, stores
+from mendian.web.hq_console.views import auth, catalog, integrations, orders, payments, staff, stock, stores
 
 app_name = "hq"
 
@@ -44,4 +44,33 @@ urlpatterns = [
     path("staff/<str:staff_id>/", staff.staff_edit, name="staff_edit"),
     path("staff/<str:staff_id>/password/", staff.staff_password, name="staff_password"),
     path("merchants/", staff.merchant_list, name="merchants"),
+    # Operations: orders, stock, restock, integrations, payment settings.
+    path("orders/", orders.order_list, name="orders"),
+    path("orders/export.csv", orders.order_export, name="orders_export"),
+    path("orders/<str:order_id>/", orders.order_detail, name="order_detail"),
+    path("stock/", stock.stock_matrix, name="stock"),
+    path("restock/", stock.restock_list, name="restock"),
+    path("restock/<str:request_id>/approve/", stock.restock_approve, name="restock_approve"),
+    path("restock/<str:request_id>/reject/", stock.restock_reject, name="restock_reject"),
+    path("integrations/api-keys/", integrations.api_keys, name="api_keys"),
+    path(
+        "integrations/api-keys/<str:api_key_id>/revoke/",
+        integrations.api_key_revoke_view,
+        name="api_key_revoke",
+    ),
+    path("integrations/webhooks/", integrations.webhooks, name="webhooks"),
+    path("integrations/webhooks/<str:endpoint_id>/", integrations.webhook_detail, name="webhook_detail"),
+    path(
+        "integrations/webhooks/<str:endpoint_id>/toggle/", integrations.webhook_toggle, name="webhook_toggle"
+    ),
+    path(
+        "integrations/webhooks/<str:endpoint_id>/rotate/", integrations.webhook_rotate, name="webhook_rotate"
+    ),
+    path(
+        "integrations/deliveries/<str:delivery_id>/replay/",
+        integrations.delivery_replay,
+        name="delivery_replay",
+    ),
+    path("payments/", payments.payment_settings, name="payments"),
+    path("payments/<str:provider>/", payments.payment_provider_edit, name="payment_provider"),
 ]

@@ -44,6 +44,7 @@ def render_store(request, template: str, context: dict | None = None, *, nav: st
             "sq": request.store_query,
             "can_settings": request.actor.can("store.settings"),
             "can_listings": request.actor.can("store.listings"),
+            "can_refunds": request.actor.can("refunds.approve"),
         }
     )
     return render(request, template, context, status=status)

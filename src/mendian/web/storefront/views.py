@@ -30,6 +30,7 @@ from mendian.stores.selectors import (
     stores_nearest,
 )
 from mendian.web.storefront import presenters
+from mendian.web.storefront.cartbar import cart_summary
 
 STORE_COOKIE = "mendian_store"
 MERCHANT_COOKIE = "mendian_merchant"
@@ -332,7 +333,7 @@ def store_page(request, store_id):
         return render(
             request,
             "storefront/_product_page.html",
-            {"products": products, "more_url": more_url, "oob": True, "has_items": True},
+            {"products": products, "more_url": more_url, "oob": True, "has_items": True, "store": store},
         )
 
     location = _cookie_location(request)
@@ -397,6 +398,7 @@ def store_page(request, store_id):
         "filtered": bool(q or category_id),
         "clear_url": path,
     }
+    context["cartbar"] = cart_summary(_signed_in_customer(request), store)
     response = render(request, "storefront/store.html", context)
     _set_cookie(response, STORE_COOKIE, str(store.pk))
     return response
@@ -443,7 +445,7 @@ def categories(request):
             return render(
                 request,
                 "storefront/_product_page.html",
-                {"products": products, "more_url": more_url, "oob": True, "has_items": True},
+                {"products": products, "more_url": more_url, "oob": True, "has_items": True, "store": store},
             )
     context = {
         "tab": "categories",
@@ -454,6 +456,7 @@ def categories(request):
         "products": products,
         "more_url": more_url,
         "has_items": bool(products),
+        "cartbar": cart_summary(_signed_in_customer(request), store),
     }
     return render(request, "storefront/categories.html", context)
 
@@ -490,7 +493,7 @@ def search(request):
             return render(
                 request,
                 "storefront/_product_page.html",
-                {"products": products, "more_url": more_url, "oob": True, "has_items": True},
+                {"products": products, "more_url": more_url, "oob": True, "has_items": True, "store": store},
             )
     if not products:
         suggestions = _suggestions(store, category_tree(merchant_ids=[store.merchant_id]))
@@ -502,6 +505,7 @@ def search(request):
         "more_url": more_url,
         "has_items": bool(products),
         "suggestions": suggestions,
+        "cartbar": cart_summary(_signed_in_customer(request), store),
     }
     return render(request, "storefront/search.html", context)
 
@@ -551,7 +555,7 @@ def product_page(request, store_id, product_id):
         "stock": _("库存 %s 件"),
         "choose": _("请选择"),
         "no_combination": _("该组合无货"),
-        "cart_soon": _("购物车即将开放，请到店购买"),
+        "cart_soon": "",
     }
     dimensions = [
         {
@@ -586,16 +590,11 @@ def product_page(request, store_id, product_id):
             "single": single,
             "chosen": " / ".join(str(v) for v in (selected or {}).get("specs", {}).values()),
             "variant_data": data,
+            "cartbar": cart_summary(_signed_in_customer(request), store),
         },
     )
     _set_cookie(response, STORE_COOKIE, str(store.pk))
     return response
-
-
-def cart(request):
-    store = _current_store(request, merchant_context(request))
-    shop_url = reverse("storefront:store", args=[store.pk]) if store else reverse("storefront:home")
-    return render(request, "storefront/cart.html", {"tab": "cart", "store": store, "shop_url": shop_url})
 
 
 # --- me: sign-in by SMS code, language, large font ---------------------------------------------------
@@ -657,7 +656,7 @@ def me(request):
             else:
                 request.session.cycle_key()
                 request.session["customer_id"] = customer.pk
-                return HttpResponseRedirect(reverse("storefront:me"))
+                return HttpResponseRedirect(_safe_next(request, reverse("storefront:me")))
     level = None
     brand = Brand(request)
     if customer is not None:
@@ -674,6 +673,7 @@ def me(request):
         "form": form,
         "sandbox": settings.SANDBOX,
         "next": reverse("storefront:me"),
+        "after_login": _safe_next(request, ""),
     }
     status = 400 if form["error"] else 200
     return render(request, "storefront/me.html", context, status=status)

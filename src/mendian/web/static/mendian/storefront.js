@@ -164,11 +164,135 @@
     if (el && el.form) el.form.requestSubmit ? el.form.requestSubmit() : el.form.submit();
   });
 
+  // ---- buying: toasts, the cart bar, buy buttons, countdowns, checkout helpers ---------------
+  function toast(text, kind) {
+    var box = document.querySelector("[data-toasts]");
+    if (!box || !text) return;
+    var el = document.createElement("div");
+    el.className = "toast" + (kind === "error" ? " error" : "");
+    el.setAttribute("role", kind === "error" ? "alert" : "status");
+    el.textContent = text;
+    box.appendChild(el);
+    setTimeout(function () { el.style.opacity = "0"; }, 1600);
+    setTimeout(function () { el.remove(); }, 2000);
+  }
+  // The server says what happened in an HX-Trigger header: {"mendian:toast": {text, kind}}.
+  document.addEventListener("mendian:toast", function (event) {
+    var detail = event.detail || {};
+    toast(detail.text, detail.kind);
+  });
+
+  // After the cart bar is replaced, the tab bar's badge follows its count.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var bar = document.querySelector("[data-cartbar]");
+    if (!bar) return;
+    var count = parseInt(bar.dataset.count, 10) || 0;
+    var tab = document.querySelector('.tabbar a[href$="/cart/"]');
+    if (!tab) return;
+    var dot = tab.querySelector("[data-tab-count]");
+    if (!count) { if (dot) dot.remove(); return; }
+    if (!dot) { dot = document.createElement("span"); dot.className = "dot"; dot.setAttribute("data-tab-count", ""); tab.appendChild(dot); }
+    dot.textContent = count;
+  });
+
+  // The product page's buttons follow the chosen variant: no stock, no buying.
+  document.addEventListener("mendian:variant", function (event) {
+    var variant = event.detail;
+    var ok = !!variant && typeof variant.stock_available === "number" && variant.stock_available > 0;
+    document.querySelectorAll("[data-buy]").forEach(function (btn) {
+      btn.disabled = !ok;
+      if (ok) { btn.removeAttribute("aria-disabled"); btn.removeAttribute("title"); }
+      else btn.setAttribute("aria-disabled", "true");
+    });
+  });
+
+  // "剩余支付时间 14:59", then a reload once the deadline passed (the server cancels the order).
+  function initDeadline(el) {
+    var end = Date.parse(el.dataset.countdownTo);
+    if (isNaN(end)) return;
+    var template = el.dataset.template || "%s";
+    function tick() {
+      var left = Math.floor((end - Date.now()) / 1000);
+      if (left <= 0) {
+        el.textContent = el.dataset.expiredText || "";
+        setTimeout(function () { window.location.reload(); }, 1500);
+        return;
+      }
+      var m = Math.floor(left / 60), s = left % 60;
+      el.textContent = template.replace("%s", m + ":" + (s < 10 ? "0" : "") + s);
+      setTimeout(tick, 1000);
+    }
+    tick();
+  }
+
+  // Forms that ask first (cancel an order).
+  document.addEventListener("submit", function (event) {
+    var form = event.target.closest("[data-confirm]");
+    if (form && !window.confirm(form.dataset.confirm)) event.preventDefault();
+  }, true);
+
+  // One tap submits once (the server's idempotency key is the real guard).
+  document.addEventListener("submit", function (event) {
+    if (event.defaultPrevented) return;
+    var form = event.target;
+    var btn = form.querySelector("[data-submit]");
+    if (!btn || (event.submitter && event.submitter !== btn)) return;
+    setTimeout(function () {
+      btn.disabled = true;
+      if (btn.dataset.busyText) btn.textContent = btn.dataset.busyText;
+    }, 0);
+  });
+
+  // Checkout: another address or pickup time reprices the order (a GET of the same form).
+  document.addEventListener("change", function (event) {
+    var el = event.target.closest("[data-autosubmit-soft]");
+    if (!el || !el.form) return;
+    var form = el.form, params = new URLSearchParams();
+    ["type", "pickup_at", "address", "contact_name", "contact_phone", "note"].forEach(function (name) {
+      var field = form.elements[name];
+      if (!field) return;
+      var value = field.value;
+      if (field instanceof RadioNodeList || (field.length && !field.tagName)) {
+        var checked = Array.prototype.filter.call(field, function (f) { return f.checked; })[0];
+        value = checked ? checked.value : "";
+      } else if (field.type === "radio") {
+        value = field.checked ? field.value : "";
+      }
+      if (value) params.set(name, value);
+    });
+    window.location = form.getAttribute("action") + "?" + params.toString();
+  });
+
+  // New address: the browser's position (WGS-84; the server converts) for the radius check.
+  document.addEventListener("click", function (event) {
+    var btn = event.target.closest("[data-locate-address]");
+    if (!btn) return;
+    var form = btn.form;
+    var text = form.querySelector("[data-located-text]");
+    if (!navigator.geolocation) { if (text) text.textContent = btn.dataset.failText; return; }
+    var label = btn.textContent;
+    btn.disabled = true;
+    btn.textContent = btn.dataset.busyText || label;
+    navigator.geolocation.getCurrentPosition(function (pos) {
+      form.elements.lat.value = pos.coords.latitude.toFixed(6);
+      form.elements.lng.value = pos.coords.longitude.toFixed(6);
+      form.elements.coord_type.value = "wgs84";
+      if (text) text.textContent = (btn.dataset.doneText || "") + " (" + pos.coords.latitude.toFixed(5) + ", " + pos.coords.longitude.toFixed(5) + ")";
+      btn.disabled = false;
+      btn.textContent = label;
+    }, function () {
+      if (text) text.textContent = btn.dataset.failText || "";
+      btn.disabled = false;
+      btn.textContent = label;
+    }, { enableHighAccuracy: true, timeout: 8000, maximumAge: 60000 });
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     var specs = document.querySelector("[data-specs]");
     if (specs) initSpecs(specs);
     var gallery = document.querySelector(".gallery");
     if (gallery) initGallery(gallery);
     document.querySelectorAll("[data-countdown]").forEach(initCountdown);
+    document.querySelectorAll("[data-countdown-to]").forEach(initDeadline);
   });
 })();

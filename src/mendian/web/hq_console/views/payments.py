@@ -1,0 +1,139 @@
+"""HQ: the merchant's WeChat Pay and Alipay accounts. Secrets are write-only: the page says which are
+set ("已设置") and never renders one back; a blank secret field keeps the stored value."""
+
+from django.contrib import messages
+from django.shortcuts import redirect
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from mendian.core.errors import DomainError, NotFound
+from mendian.payments.accounts import PROVIDERS, provider_account_save, provider_accounts_for_merchant
+from mendian.web.auth import forbidden, hq_view
+from mendian.web.hq_console.common import error_message
+from mendian.web.hq_console.context import current_merchant_id, render_hq
+from mendian.web.hq_console.forms_ops import PROVIDER_FORMS, PROVIDER_LABELS
+
+CAPABILITY = "payments.manage"
+PROBLEMS = {
+    "required": gettext_lazy("启用前必须填写"),
+    "invalid_format": gettext_lazy("格式不正确"),
+    "invalid_url": gettext_lazy("需为 https 地址，且不含用户名密码或 # 片段"),
+    "invalid_pem": gettext_lazy("无法解析：请粘贴完整的 PEM（含 BEGIN/END 行），需为 2048 位以上 RSA 密钥"),
+    "too_long": gettext_lazy("内容过长"),
+    "unknown_key": gettext_lazy("不支持的配置项"),
+    "invalid": gettext_lazy("格式不正确"),
+}
+PROVIDER_HELP = {
+    "wechatpay": gettext_lazy(
+        "在微信支付商户平台获取：商户号、API 证书序列号与私钥、APIv3 密钥，以及微信支付公钥（或平台证书）。"
+    ),
+    "alipay": gettext_lazy("在支付宝开放平台的应用详情中获取：APPID、应用私钥与支付宝公钥（RSA2）。"),
+}
+
+
+def _guard(request):
+    if not request.actor.can(CAPABILITY):
+        return forbidden(request, _("你的角色无权管理支付设置"), console="hq")
+    return None
+
+
+@hq_view
+def payment_settings(request):
+    denied = _guard(request)
+    if denied:
+        return denied
+    merchant_id = current_merchant_id(request)
+    if merchant_id is None:
+        return render_hq(request, "hq/payments.html", {"need_merchant": True}, nav="payments")
+    views = provider_accounts_for_merchant(actor=request.actor, merchant_id=merchant_id)
+    cards = [
+        {
+            "provider": name,
+            "label": PROVIDER_LABELS[name],
+            "help": PROVIDER_HELP[name],
+            "view": views[name],
+            "secrets": [(key, key in views[name].secrets_set) for key in PROVIDERS[name].secret_keys],
+        }
+        for name in PROVIDERS
+    ]
+    return render_hq(request, "hq/payments.html", {"cards": cards}, nav="payments")
+
+
+def _place_errors(form, exc: DomainError) -> None:
+    placed = False
+    for item in exc.errors or []:
+        loc = item.get("loc") or []
+        field = str(loc[-1]) if loc else ""
+        if field in form.fields:
+            message = str(PROBLEMS.get(item.get("type"), item.get("msg") or error_message(exc)))
+            if item.get("type") == "invalid_pem" and item.get("msg"):
+                message = f"{message}（{item['msg']}）"
+            if message not in form.errors.get(field, []):
+                form.add_error(field, message)
+            placed = True
+    if not placed:
+        form.add_error(None, error_message(exc))
+
+
+@hq_view
+def payment_provider_edit(request, provider):
+    denied = _guard(request)
+    if denied:
+        return denied
+    form_class = PROVIDER_FORMS.get(provider)
+    if form_class is None:
+        return render_hq(request, "console/not_found.html", {}, nav="payments", status=404)
+    merchant_id = current_merchant_id(request)
+    if merchant_id is None:
+        return render_hq(request, "hq/payments.html", {"need_merchant": True}, nav="payments")
+    try:
+        view = provider_accounts_for_merchant(actor=request.actor, merchant_id=merchant_id)[provider]
+    except NotFound:
+        return render_hq(request, "console/not_found.html", {}, nav="payments", status=404)
+    form = form_class(
+        request.POST or None, initial=form_class.initial_from(view), secrets_set=view.secrets_set
+    )
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                provider_account_save(
+                    actor=request.actor,
+                    merchant_id=merchant_id,
+                    provider=provider,
+                    enabled=form.cleaned_data["enabled"],
+                    config=form.service_config(),
+                    secrets=form.service_secrets(),
+                )
+            except DomainError as exc:
+                if exc.code == "provider_account_taken":
+                    field = PROVIDERS[provider].identity
+                    form.add_error(field, _("该账号已被其他商户使用"))
+                else:
+                    _place_errors(form, exc)
+            else:
+                messages.success(
+                    request, _("%(provider)s 设置已保存") % {"provider": PROVIDER_LABELS[provider]}
+                )
+                return redirect("hq:payment_provider", provider=provider)
+        status = 422
+    secret_rows = [
+        {"field": form[name], "is_set": name in view.secrets_set} for name in form_class.secret_fields
+    ]
+    config_rows = [form[name] for name in form_class.config_fields]
+    return render_hq(
+        request,
+        "hq/payment_form.html",
+        {
+            "form": form,
+            "provider": provider,
+            "label": PROVIDER_LABELS[provider],
+            "help": PROVIDER_HELP[provider],
+            "view": view,
+            "config_rows": config_rows,
+            "secret_rows": secret_rows,
+            "certificate_serials": sorted((view.config.get("platform_certificates") or {}).keys()),
+        },
+        nav="payments",
+        status=status,
+    )
