@@ -177,7 +177,7 @@ class Server:
         self.process = subprocess.Popen(  # noqa: S603 - our own executable, fixed arguments
             command, env=self.env, stdout=subprocess.DEVNULL, start_new_session=True
         )
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"the server exited with {self.process.returncode}")
@@ -188,7 +188,7 @@ class Server:
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 time.sleep(0.3)
         self.__exit__(None, None, None)
-        raise RuntimeError("the server did not become healthy within 60 s")
+        raise RuntimeError("the server did not become healthy within 300 s")
 
     def __exit__(self, *exc) -> None:
         if self.process and self.process.poll() is None:

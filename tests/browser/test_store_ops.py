@@ -14,7 +14,14 @@ from mendian.inventory.services import stock_adjust, stocktake_start
 from mendian.orders.models import Order, OrderStatus
 from mendian.orders.services import order_create, order_mark_paid
 from tests.browser.conftest import PHONE
-from tests.factories import CustomerFactory, MerchantFactory, ProductFactory, SkuFactory, StaffFactory, StoreFactory
+from tests.factories import (
+    CustomerFactory,
+    MerchantFactory,
+    ProductFactory,
+    SkuFactory,
+    StaffFactory,
+    StoreFactory,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -30,10 +37,16 @@ def counter(db):
     StaffFactory(username="manager", role=Role.STORE_MANAGER, store=store, display_name="李店长")
     system = Actor.system(merchant.pk)
     water = SkuFactory(
-        product=ProductFactory(merchant=merchant, name="农夫山泉 550ml"), sku_code="W-550", price=200, specs={}
+        product=ProductFactory(merchant=merchant, name="农夫山泉 550ml"),
+        sku_code="W-550",
+        price=200,
+        specs={},
     )
     chips = SkuFactory(
-        product=ProductFactory(merchant=merchant, name="乐事薯片 原味"), sku_code="C-70", price=650, specs={"规格": "70g"}
+        product=ProductFactory(merchant=merchant, name="乐事薯片 原味"),
+        sku_code="C-70",
+        price=650,
+        specs={"规格": "70g"},
     )
     for sku, qty in ((water, 48), (chips, 3)):
         stock_adjust(actor=system, store=store, sku=sku, delta=qty, reason="found")
@@ -54,7 +67,11 @@ def _place(counter, *lines, note="") -> Order:
         ),
     )
     order_mark_paid(
-        order_id=order.pk, payment_id=f"pay-{order.pk}", amount=order.total, provider="sandbox", paid_at=timezone.now()
+        order_id=order.pk,
+        payment_id=f"pay-{order.pk}",
+        amount=order.total,
+        provider="sandbox",
+        paid_at=timezone.now(),
     )
     return Order.objects.get(pk=order.pk)
 
@@ -67,7 +84,9 @@ def _sign_in(page, base: str, username: str) -> None:
     page.wait_for_load_state()
 
 
-def test_clerk_sees_the_order_arrive_accepts_readies_and_verifies(live_server, counter, desktop_page, new_page, screenshot):
+def test_clerk_sees_the_order_arrive_accepts_readies_and_verifies(
+    live_server, counter, desktop_page, new_page, screenshot
+):
     page, base = desktop_page, live_server.url
     _place(counter, (counter["water"], 1))  # an order already waiting
     _sign_in(page, base, "clerk")

@@ -14,8 +14,8 @@ from mendian.inventory.models import MovementSource, Reservation, StockMovement
 from mendian.inventory.services import stock_release_expired
 from mendian.orders import services
 from mendian.orders.models import Order
-from tests.checkout.conftest import level, pickup_body
-from tests.orders.conftest import pay, place
+from tests.checkout.conftest import level
+from tests.orders.conftest import pay
 
 STAFF = "/api/staff/v1"
 

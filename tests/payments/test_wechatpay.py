@@ -505,3 +505,15 @@ def test_reconciliation_with_wechat_pay_down_retries_later(wechat_gateway, wecha
     assert services.payments_reconcile_pending(now=timezone.now() + dt.timedelta(minutes=1)) == 1
     wechat_payment.refresh_from_db()
     assert wechat_payment.status == "closed"
+
+
+def test_a_misconfigured_account_answers_502_and_names_the_field_not_the_key(
+    wechat_member, wechat_gateway, wechat_account, placed, caplog
+):
+    wechat_account.set_secret_values({**wechat_account.secret_values(), "apiv3_key": "too-short"})
+    wechat_account.save()
+    response = start_payment(wechat_member, placed["id"], "wechatpay")
+    assert response.status_code == 502
+    assert "the APIv3 key must be 32 bytes" in caplog.text
+    assert "too-short" not in caplog.text and "PRIVATE KEY" not in caplog.text
+    assert Payment.objects.count() == 0 and wechat_gateway.requests == []

@@ -351,6 +351,51 @@ def _check_reference(reference) -> str:
     return reference.strip()
 
 
+_RESERVE_SQL = (
+    "UPDATE inventory_stocklevel SET reserved = inventory_stocklevel.reserved + v.column2, updated_at = %s"
+    " FROM (VALUES {rows}) AS v WHERE inventory_stocklevel.id = v.column1"
+    " AND inventory_stocklevel.on_hand - inventory_stocklevel.reserved >= v.column2"
+)
+
+
+def _shift_levels_reserved(changes: list[tuple[int, int]], *, now) -> int:
+    """Adds `q` to `reserved` of each locked level `[(level_pk, q)]`, each still guarded
+    (`on_hand - reserved >= q`). One statement where the database has UPDATE … FROM. Returns the
+    number of levels changed."""
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql" or (
+            connection.vendor == "sqlite" and connection.Database.sqlite_version_info >= (3, 33)
+        ):
+            # Only placeholders are formatted into the statement.
+            sql = _RESERVE_SQL.format(rows=", ".join(["(%s, %s)"] * len(changes)))
+            cursor.execute(sql, [stamp, *[value for change in changes for value in change]])
+            return cursor.rowcount
+        applied = 0
+        for pk, quantity in changes:
+            cursor.execute(
+                "UPDATE inventory_stocklevel SET reserved = reserved + %s, updated_at = %s"
+                " WHERE id = %s AND on_hand - reserved >= %s",
+                [quantity, stamp, pk, quantity],
+            )
+            applied += cursor.rowcount
+        return applied
+
+
+def _same_reservation(reference: str, store: Store, wanted: dict[int, int]) -> list[Reservation] | None:
+    """The reservation already made under `reference` when it is this one (same store and lines,
+    still active); Conflict when it is another; None when there is none."""
+    existing = list(Reservation.objects.filter(reference=reference).order_by("sku_id"))
+    if not existing:
+        return None
+    same = {r.sku_id: r.quantity for r in existing} == wanted and all(
+        r.store_id == store.pk and r.status == ReservationStatus.ACTIVE for r in existing
+    )
+    if same:
+        return existing
+    raise Conflict(f"Stock for {reference} is already reserved.", code="reservation_exists")
+
+
 def stock_reserve(
     *,
     store: Store,
@@ -360,9 +405,11 @@ def stock_reserve(
 ) -> list[Reservation]:
     """Holds every line's units for the order `reference`, or none of them.
 
-    Each line is one `UPDATE … SET reserved = reserved + q WHERE on_hand - reserved >= q`, in SKU-id
-    order; a line that cannot be held raises `409 out_of_stock` naming its SKU code and rolls the
-    whole reservation back. Repeating a reservation already made (same store and lines) returns it.
+    The levels are locked in SKU-id order (so multi-SKU carts never deadlock), then one guarded
+    `UPDATE … SET reserved = reserved + q WHERE on_hand - reserved >= q` holds every line; a line
+    that cannot be held raises `409 out_of_stock` naming its SKU code and nothing is held. Repeating
+    a reservation already made (same store and lines) returns it. A fixed number of statements
+    whatever the number of lines (this runs inside every checkout).
     """
     reference = _check_reference(reference)
     wanted = check_lines(lines, merge=True)
@@ -372,25 +419,8 @@ def stock_reserve(
         )
     try:
         with transaction.atomic():
-            existing = list(Reservation.objects.filter(reference=reference))
-            if existing:
-                same = {r.sku_id: r.quantity for r in existing} == wanted and all(
-                    r.store_id == store.pk and r.status == ReservationStatus.ACTIVE for r in existing
-                )
-                if same:
-                    return sorted(existing, key=lambda r: r.sku_id)
-                raise Conflict(f"Stock for {reference} is already reserved.", code="reservation_exists")
-            skus = _merchant_skus(store.merchant_id, wanted)
-            now = _now()
-            for sku_id in sorted(wanted):
-                if not _shift_level(store.pk, sku_id, reserved=wanted[sku_id], now=now):
-                    sku = skus[sku_id]
-                    on_hand, reserved = _level_numbers(store.pk, sku_id)
-                    raise Conflict(
-                        f"{sku.sku_code} is out of stock at this store: {max(on_hand - reserved, 0)} "
-                        f"available, {wanted[sku_id]} wanted.",
-                        code="out_of_stock",
-                    )
+            # Inserted first: the UNIQUE (reference, sku) index answers "already reserved?" for free
+            # in the usual case; a repeat or a concurrent twin lands in the IntegrityError branch.
             reservations = Reservation.objects.bulk_create(
                 [
                     Reservation(
@@ -403,6 +433,30 @@ def stock_reserve(
                     for sku_id in sorted(wanted)
                 ]
             )
+            levels = {
+                level.sku_id: level
+                for level in _levels_with_merchant()
+                .select_for_update(of=("self",))
+                .filter(store_id=store.pk, sku_id__in=sorted(wanted), sku__merchant_id=store.merchant_id)
+                .order_by("sku_id")
+            }
+            short = [
+                sku_id
+                for sku_id in sorted(wanted)
+                if sku_id not in levels or levels[sku_id].available < wanted[sku_id]
+            ]
+            now = _now()
+            changes = [(levels[sku_id].pk, wanted[sku_id]) for sku_id in sorted(wanted)]
+            if short or _shift_levels_reserved(changes, now=now) != len(changes):
+                # Error path only: the SKUs' codes, and another merchant's SKU is not found.
+                skus = _merchant_skus(store.merchant_id, wanted)
+                sku_id = short[0] if short else sorted(wanted)[0]
+                available = levels[sku_id].available if sku_id in levels else 0
+                raise Conflict(
+                    f"{skus[sku_id].sku_code} is out of stock at this store: {max(available, 0)} "
+                    f"available, {wanted[sku_id]} wanted.",
+                    code="out_of_stock",
+                )
             written = StockMovement.objects.bulk_create(
                 [
                     _movement(
@@ -417,12 +471,19 @@ def stock_reserve(
                     for sku_id in sorted(wanted)
                 ]
             )
-            _changed((), written)
+            for sku_id, level in levels.items():
+                level.reserved += wanted[sku_id]
+            # The locked rows, now fresh: the hook needs no second read.
+            on_stock_changed(
+                list(levels.values()), moved={(store.pk, m.sku_id): -m.delta_reserved for m in written}
+            )
             return reservations
     except IntegrityError:
-        # Another transaction reserved the same reference first (UNIQUE reference, sku).
-        if Reservation.objects.filter(reference=reference).exists():
-            raise Conflict(f"Stock for {reference} is already reserved.", code="reservation_exists") from None
+        # This reference is reserved already: by an earlier call, or a concurrent one that got
+        # there first (UNIQUE reference, sku).
+        existing = _same_reservation(reference, store, wanted)
+        if existing is not None:
+            return existing
         raise
 
 

@@ -165,8 +165,9 @@ def _settle_paid(payment: Payment, *, amount: int, transaction_id: str, paid_at:
 def notification_receive(*, provider: str, headers, body: bytes) -> str:
     """Handles a provider callback: verify (`400 invalid_notification`, nothing changes), find the
     payment (`404 not_found`), lock the order and the payment, dedupe by notification id, check the
-    amount (`409 amount_mismatch`, nothing changes), settle. Returns the outcome; repeats answer
-    `duplicate` and change nothing."""
+    amount (`409 amount_mismatch`, nothing changes), settle. A refund event settles its pending
+    refund the same way (`refund_settle`). Returns the outcome; repeats answer `duplicate` and
+    change nothing."""
     adapter = provider_get(provider)
     try:
         event: PaymentEvent = adapter.parse_notification(headers=headers, body=body)

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from mendian.checkout.selectors import CheckoutInput
 from mendian.core.scope import Actor, Role
+from mendian.inventory.services import stock_adjust
 from mendian.orders.models import Order, OrderStatus, RefundRequest, RefundStatus
 from mendian.orders.services import (
     order_accept,
@@ -16,7 +17,6 @@ from mendian.orders.services import (
     order_ready,
     refund_request_create,
 )
-from mendian.inventory.services import stock_adjust
 from mendian.stores.models import Store
 from tests.factories import CustomerFactory, ProductFactory, SkuFactory, StaffFactory, StoreFactory
 from tests.web.consoles.conftest import signed_in
@@ -37,7 +37,10 @@ def refunds(monkeypatch):
 @pytest.fixture
 def water(merchant):
     return SkuFactory(
-        product=ProductFactory(merchant=merchant, name="矿泉水"), sku_code="WATER", price=300, specs={"规格": "550ml"}
+        product=ProductFactory(merchant=merchant, name="矿泉水"),
+        sku_code="WATER",
+        price=300,
+        specs={"规格": "550ml"},
     )
 
 
@@ -73,7 +76,11 @@ def place(store, *lines, fulfilment="pickup", paid=True, customer=None, **extra)
     )
     if paid:
         order_mark_paid(
-            order_id=order.pk, payment_id=f"pay-{order.pk}", amount=order.total, provider="sandbox", paid_at=timezone.now()
+            order_id=order.pk,
+            payment_id=f"pay-{order.pk}",
+            amount=order.total,
+            provider="sandbox",
+            paid_at=timezone.now(),
         )
     return Order.objects.get(pk=order.pk)
 
@@ -169,8 +176,8 @@ def test_ready_is_not_offered_for_delivery_orders_and_dispatch_is(clerk_client, 
 
     body = _body(clerk_client.get("/store/orders/"))
 
-    assert f'/store/orders/{delivery_order.pk}/dispatch/' in body
-    assert f'/store/orders/{delivery_order.pk}/ready/' not in body
+    assert f"/store/orders/{delivery_order.pk}/dispatch/" in body
+    assert f"/store/orders/{delivery_order.pk}/ready/" not in body
 
 
 @pytest.fixture
@@ -198,7 +205,9 @@ def delivery_order(store, water):
 def test_dispatch_with_eta_then_delivered(clerk_client, delivery_order):
     order_accept(actor=Actor.system(delivery_order.merchant_id), order_id=delivery_order.pk)
 
-    clerk_client.post(f"/store/orders/{delivery_order.pk}/dispatch/", {"courier": "store", "eta_minutes": "45"})
+    clerk_client.post(
+        f"/store/orders/{delivery_order.pk}/dispatch/", {"courier": "store", "eta_minutes": "45"}
+    )
     delivery_order.refresh_from_db()
     assert delivery_order.status == S.OUT_FOR_DELIVERY and delivery_order.courier == "store"
     assert 44 <= (delivery_order.delivery_eta - delivery_order.dispatched_at).total_seconds() / 60 <= 45
@@ -390,7 +399,13 @@ def refund_request(order, stocked):
     from mendian.orders.services import pickup_verify
 
     pickup_verify(
-        actor=Actor(role=Role.STORE_CLERK, staff_id=None, merchant_id=stocked.merchant_id, store_id=stocked.pk, label="t"),
+        actor=Actor(
+            role=Role.STORE_CLERK,
+            staff_id=None,
+            merchant_id=stocked.merchant_id,
+            store_id=stocked.pk,
+            label="t",
+        ),
         store=stocked,
         code=order.pickup_code,
     )

@@ -16,8 +16,8 @@ from mendian.inventory.models import (
     Transfer,
     TransferStatus,
 )
-from mendian.inventory.services import restock_request_approve, stock_adjust, stocktake_start
 from mendian.inventory.selectors import stock_check
+from mendian.inventory.services import restock_request_approve, stock_adjust, stocktake_start
 from tests.factories import ProductFactory, SkuFactory, StaffFactory, StoreFactory
 from tests.web.consoles.conftest import signed_in
 
@@ -99,7 +99,9 @@ def test_clerk_adjusts_with_a_reason_once_per_form(clerk_client, shelves, water)
 
 def test_adjust_refuses_what_is_not_there(clerk_client, shelves, chips):
     response = clerk_client.post(
-        "/store/stock/adjust/", {"sku_id": chips.pk, "delta": "-5", "reason": "lost", "nonce": "x"}, follow=True
+        "/store/stock/adjust/",
+        {"sku_id": chips.pk, "delta": "-5", "reason": "lost", "nonce": "x"},
+        follow=True,
     )
 
     assert "库存不足" in _body(response)
@@ -108,7 +110,9 @@ def test_adjust_refuses_what_is_not_there(clerk_client, shelves, chips):
 
 def test_adjust_needs_a_delta_and_a_reason(clerk_client, shelves, water):
     no_reason = clerk_client.post("/store/stock/adjust/", {"sku_id": water.pk, "delta": "2"}, follow=True)
-    zero = clerk_client.post("/store/stock/adjust/", {"sku_id": water.pk, "delta": "0", "reason": "found"}, follow=True)
+    zero = clerk_client.post(
+        "/store/stock/adjust/", {"sku_id": water.pk, "delta": "0", "reason": "found"}, follow=True
+    )
 
     assert "请选择调整原因" in _body(no_reason)
     assert "非零整数" in _body(zero)
@@ -118,7 +122,9 @@ def test_adjust_needs_a_delta_and_a_reason(clerk_client, shelves, water):
 def test_another_merchants_sku_is_404(clerk_client, shelves, other_merchant):
     theirs = SkuFactory(product=ProductFactory(merchant=other_merchant), sku_code="THEIRS")
 
-    response = clerk_client.post("/store/stock/adjust/", {"sku_id": theirs.pk, "delta": "5", "reason": "found"})
+    response = clerk_client.post(
+        "/store/stock/adjust/", {"sku_id": theirs.pk, "delta": "5", "reason": "found"}
+    )
 
     assert response.status_code == 404
     assert not StockLevel.objects.filter(sku=theirs).exists()
@@ -135,7 +141,10 @@ def test_another_stores_stock_is_not_shown(merchant, shelves):
 
 def test_thresholds_are_set_by_hq_only(hq, clerk_client, manager_client, shelves, water):
     assert "/store/stock/threshold/" not in _body(manager_client.get("/store/stock/"))
-    assert manager_client.post("/store/stock/threshold/", {"sku_id": water.pk, "threshold": "50"}).status_code == 403
+    assert (
+        manager_client.post("/store/stock/threshold/", {"sku_id": water.pk, "threshold": "50"}).status_code
+        == 403
+    )
 
     hq.post(f"/store/stock/threshold/?store={shelves.pk}", {"sku_id": water.pk, "threshold": "50"})
 
@@ -164,12 +173,15 @@ def test_manager_counts_and_commits_a_stocktake(manager_client, shelves, water, 
     assert "盘点单" in _body(response) and 'name="count-' in _body(response)
 
     manager_client.post(
-        f"/store/stocktakes/{sheet.pk}/save/", {f"count-{water.pk}": "38", f"count-{chips.pk}": "", "action": "save"}
+        f"/store/stocktakes/{sheet.pk}/save/",
+        {f"count-{water.pk}": "38", f"count-{chips.pk}": "", "action": "save"},
     )
     page = _body(manager_client.get(f"/store/stocktakes/{sheet.pk}/"))
     assert "-2" in page and "已盘 1 / 2 项" in page
 
-    manager_client.post(f"/store/stocktakes/{sheet.pk}/save/", {f"count-{water.pk}": "38", "action": "commit"})
+    manager_client.post(
+        f"/store/stocktakes/{sheet.pk}/save/", {f"count-{water.pk}": "38", "action": "commit"}
+    )
 
     sheet.refresh_from_db()
     assert sheet.status == StocktakeStatus.COMMITTED
@@ -195,7 +207,12 @@ def test_clerk_sees_stocktakes_but_cannot_start_or_count(clerk_client, shelves, 
     assert 'name="count-' not in _body(clerk_client.get(f"/store/stocktakes/{sheet.pk}/"))
 
     assert clerk_client.post("/store/stocktakes/new/").status_code == 403
-    assert clerk_client.post(f"/store/stocktakes/{sheet.pk}/save/", {f"count-{water.pk}": "1", "action": "commit"}).status_code == 403
+    assert (
+        clerk_client.post(
+            f"/store/stocktakes/{sheet.pk}/save/", {f"count-{water.pk}": "1", "action": "commit"}
+        ).status_code
+        == 403
+    )
     assert Stocktake.objects.count() == 1 and on_hand(shelves, water) == 40
 
 
@@ -218,7 +235,8 @@ def test_transfer_out_ship_and_receive(manager_client, merchant, shelves, water)
     assert "武昌店" in page and "矿泉水" in page
 
     manager_client.post(
-        "/store/transfers/new/", {"to_store": other.pk, "sku": [water.pk, ""], "qty": ["5", ""], "note": "借货"}
+        "/store/transfers/new/",
+        {"to_store": other.pk, "sku": [water.pk, ""], "qty": ["5", ""], "note": "借货"},
     )
     transfer = Transfer.objects.get()
     assert transfer.to_store_id == other.pk and transfer.status == TransferStatus.CREATED
@@ -228,7 +246,9 @@ def test_transfer_out_ship_and_receive(manager_client, merchant, shelves, water)
     assert transfer.status == TransferStatus.IN_TRANSIT and on_hand(shelves, water) == 35
 
     theirs = signed_in(StaffFactory(username="wc_boss", role=Role.STORE_MANAGER, store=other))
-    assert "来自" in _body(theirs.get("/store/transfers/")) and "确认收货" in _body(theirs.get("/store/transfers/"))
+    assert "来自" in _body(theirs.get("/store/transfers/")) and "确认收货" in _body(
+        theirs.get("/store/transfers/")
+    )
     theirs.post(f"/store/transfers/{transfer.pk}/receive/")
 
     transfer.refresh_from_db()
@@ -239,7 +259,9 @@ def test_transfer_form_errors(manager_client, merchant, shelves, water):
     other = StoreFactory(merchant=merchant, code="wc002")
 
     no_store = manager_client.post("/store/transfers/new/", {"sku": [water.pk], "qty": ["1"]}, follow=True)
-    bad_qty = manager_client.post("/store/transfers/new/", {"to_store": other.pk, "sku": [water.pk], "qty": ["0"]}, follow=True)
+    bad_qty = manager_client.post(
+        "/store/transfers/new/", {"to_store": other.pk, "sku": [water.pk], "qty": ["0"]}, follow=True
+    )
 
     assert "请选择调入门店" in _body(no_store)
     assert "数量须为正整数" in _body(bad_qty)
@@ -249,7 +271,9 @@ def test_transfer_form_errors(manager_client, merchant, shelves, water):
 def test_transfer_to_another_merchant_is_refused(manager_client, shelves, water, other_merchant):
     theirs = StoreFactory(merchant=other_merchant, code="r001")
 
-    response = manager_client.post("/store/transfers/new/", {"to_store": theirs.pk, "sku": [water.pk], "qty": ["1"]}, follow=True)
+    response = manager_client.post(
+        "/store/transfers/new/", {"to_store": theirs.pk, "sku": [water.pk], "qty": ["1"]}, follow=True
+    )
 
     assert "不存在" in _body(response)
     assert not Transfer.objects.exists()
@@ -259,7 +283,12 @@ def test_clerk_cannot_transfer(clerk_client, merchant, shelves, water):
     other = StoreFactory(merchant=merchant, code="wc002")
 
     assert "只有店长" in _body(clerk_client.get("/store/transfers/"))
-    assert clerk_client.post("/store/transfers/new/", {"to_store": other.pk, "sku": [water.pk], "qty": ["1"]}).status_code == 403
+    assert (
+        clerk_client.post(
+            "/store/transfers/new/", {"to_store": other.pk, "sku": [water.pk], "qty": ["1"]}
+        ).status_code
+        == 403
+    )
     assert not Transfer.objects.exists()
 
 
@@ -267,7 +296,9 @@ def test_clerk_cannot_transfer(clerk_client, merchant, shelves, water):
 
 
 def test_manager_requests_restock_and_receives_it(manager_client, shelves, water, chips):
-    manager_client.post("/store/restock/new/", {"sku": [chips.pk, water.pk], "qty": ["24", "6"], "note": "周末备货"})
+    manager_client.post(
+        "/store/restock/new/", {"sku": [chips.pk, water.pk], "qty": ["24", "6"], "note": "周末备货"}
+    )
     request = RestockRequest.objects.get()
     page = _body(manager_client.get("/store/restock/"))
     assert request.reference in page and "待审批" in page and "申请 24" in page
@@ -282,7 +313,9 @@ def test_manager_requests_restock_and_receives_it(manager_client, shelves, water
 
 
 def test_restock_repeated_sku_is_refused(manager_client, shelves, water):
-    response = manager_client.post("/store/restock/new/", {"sku": [water.pk, water.pk], "qty": ["1", "2"]}, follow=True)
+    response = manager_client.post(
+        "/store/restock/new/", {"sku": [water.pk, water.pk], "qty": ["1", "2"]}, follow=True
+    )
 
     assert "同一商品请只填写一行" in _body(response)
     assert not RestockRequest.objects.exists()

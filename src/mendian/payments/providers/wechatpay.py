@@ -172,6 +172,10 @@ class _Credentials:
         return f"<WeChat Pay credentials mchid={self.mchid}>"
 
 
+class _Misconfigured(ValueError):
+    pass
+
+
 def _credentials(account) -> _Credentials:
     config = account.config or {}
     secret = account.secret_values()
@@ -184,12 +188,12 @@ def _credentials(account) -> _Credentials:
             keys[str(config["public_key_id"])] = load_public_key(config["public_key"])
         apiv3_key = str(secret.get("apiv3_key") or "").encode()
         if len(apiv3_key) != 32:
-            raise ValueError("the APIv3 key must be 32 bytes")
+            raise _Misconfigured("the APIv3 key must be 32 bytes")
         if not keys:
-            raise ValueError("no platform certificate or public key")
+            raise _Misconfigured("no platform certificate or public key")
         for field in ("appid", "mchid", "merchant_serial_no"):
             if not config.get(field):
-                raise ValueError(f"{field} is missing")
+                raise _Misconfigured(f"{field} is missing")
         return _Credentials(
             merchant_id=account.merchant_id,
             appid=str(config["appid"]),
@@ -203,8 +207,11 @@ def _credentials(account) -> _Credentials:
             apiv3_key=apiv3_key,
         )
     except (ValueError, TypeError, KeyError) as exc:
-        # The message names the field, never a key's content.
-        logger.error("WeChat Pay account %s is misconfigured: %s", account.pk, exc.__class__.__name__)
+        # Our own messages name a field; a parser's might quote what it parsed, so only its type.
+        reason = (
+            str(exc) if isinstance(exc, _Misconfigured) else f"a key does not load ({exc.__class__.__name__})"
+        )
+        logger.error("WeChat Pay account %s is misconfigured: %s", account.pk, reason)
         raise ProviderError(f"WeChat Pay account {account.pk} is misconfigured") from None
 
 
@@ -268,7 +275,7 @@ class WechatPayProvider(Provider):
                     f'timestamp="{timestamp}",serial_no="{creds.serial_no}"'
                 )
                 response = client.send(request)
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise ProviderError(f"WeChat Pay unreachable: {exc.__class__.__name__}") from None
         if response.status_code >= 500:
             raise ProviderError(f"WeChat Pay answered {response.status_code}")

@@ -85,7 +85,8 @@ REDIRECT_KEYS = ("confirm_url", "h5_url", "mweb_url", "pay_url", "url")
 
 # --- presentation --------------------------------------------------------------------------------------
 def _zone(order) -> ZoneInfo:
-    return ZoneInfo(order.store.tz_name)
+    # `store.tz_name` would read the store's merchant again; the order's is already loaded.
+    return ZoneInfo(order.store.timezone or order.merchant.timezone)
 
 
 def _when(moment: dt.datetime | None, tz: ZoneInfo, *, with_date: bool = True) -> str:

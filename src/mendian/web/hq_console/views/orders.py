@@ -318,6 +318,8 @@ def order_export(request):
     except (_BadFilter, DomainError):
         qs = Order.objects.none()
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    response = StreamingHttpResponse(export_rows(qs, chunk_size=EXPORT_CHUNK), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(
+        export_rows(qs, chunk_size=EXPORT_CHUNK), content_type="text/csv; charset=utf-8"
+    )
     response["Content-Disposition"] = f'attachment; filename="orders-{stamp}.csv"'
     return response

@@ -23,12 +23,31 @@ PROBLEMS = {
     "unknown_key": gettext_lazy("不支持的配置项"),
     "invalid": gettext_lazy("格式不正确"),
 }
+FORMAT_HINTS = {
+    "appid": gettext_lazy("格式不正确：应为 wx 开头的 18 位 AppID"),
+    "mchid": gettext_lazy("格式不正确：商户号为 8–12 位数字"),
+    "merchant_serial_no": gettext_lazy("格式不正确：应为证书序列号（十六进制字符）"),
+    "public_key_id": gettext_lazy("格式不正确：应以 PUB_KEY_ID_ 开头"),
+    "app_id": gettext_lazy("格式不正确：APPID 为数字"),
+    "seller_id": gettext_lazy("格式不正确：应为 2088 开头的 16 位数字"),
+    "apiv3_key": gettext_lazy("格式不正确：APIv3 密钥为 32 个字符"),
+}
+PEM_HINTS = (
+    ("password", gettext_lazy("私钥设置了密码，请导出不带密码的私钥")),
+    ("RSA", gettext_lazy("需为 RSA 密钥")),
+    ("2048", gettext_lazy("密钥长度至少 2048 位")),
+)
 PROVIDER_HELP = {
     "wechatpay": gettext_lazy(
         "在微信支付商户平台获取：商户号、API 证书序列号与私钥、APIv3 密钥，以及微信支付公钥（或平台证书）。"
     ),
     "alipay": gettext_lazy("在支付宝开放平台的应用详情中获取：APPID、应用私钥与支付宝公钥（RSA2）。"),
 }
+
+
+def _label(provider: str, key: str) -> str:
+    field = PROVIDER_FORMS[provider].base_fields.get(key)
+    return str(field.label) if field else key
 
 
 def _guard(request):
@@ -52,7 +71,14 @@ def payment_settings(request):
             "label": PROVIDER_LABELS[name],
             "help": PROVIDER_HELP[name],
             "view": views[name],
-            "secrets": [(key, key in views[name].secrets_set) for key in PROVIDERS[name].secret_keys],
+            "config": [
+                (_label(name, key), value)
+                for key, value in views[name].config.items()
+                if key not in ("platform_certificates", "public_key", "alipay_public_key")
+            ],
+            "secrets": [
+                (_label(name, key), key in views[name].secrets_set) for key in PROVIDERS[name].secret_keys
+            ],
         }
         for name in PROVIDERS
     ]
@@ -65,9 +91,12 @@ def _place_errors(form, exc: DomainError) -> None:
         loc = item.get("loc") or []
         field = str(loc[-1]) if loc else ""
         if field in form.fields:
-            message = str(PROBLEMS.get(item.get("type"), item.get("msg") or error_message(exc)))
-            if item.get("type") == "invalid_pem" and item.get("msg"):
-                message = f"{message}（{item['msg']}）"
+            kind, detail = item.get("type"), item.get("msg") or ""
+            message = str(PROBLEMS.get(kind, detail or error_message(exc)))
+            if kind == "invalid_format" and field in FORMAT_HINTS:
+                message = str(FORMAT_HINTS[field])
+            elif kind == "invalid_pem":
+                message = next((str(hint) for word, hint in PEM_HINTS if word in detail), message)
             if message not in form.errors.get(field, []):
                 form.add_error(field, message)
             placed = True
