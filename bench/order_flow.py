@@ -22,8 +22,10 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import random
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -41,6 +43,8 @@ from common import (  # noqa: E402
     Server,
     baseline_path,
     bench_env,
+    cpu_capacity_rps,
+    cpu_snapshot,
     describe_machine,
     ensure_database,
     format_table,
@@ -215,6 +219,9 @@ def run(server: Server, name: str, scenario: str, world: dict, *, seconds: int, 
         Process(target=_client, args=(server.base_url, scenario, world, seconds, n, results))
         for n in range(processes)
     ]
+    database = urlsplit(world["database_url"]).path.lstrip("/")
+    server.prioritise()
+    app_before, pg_before = cpu_snapshot(server, database)
     with server.peak_rss() as peak:
         started = time.perf_counter()
         for worker in workers:
@@ -223,6 +230,7 @@ def run(server: Server, name: str, scenario: str, world: dict, *, seconds: int, 
         for worker in workers:
             worker.join()
         elapsed = time.perf_counter() - started
+    app_after, pg_after = cpu_snapshot(server, database)
     latencies = [latency for batch, *_ in gathered for latency in batch]
     result = LoadResult(
         name=name,
@@ -235,6 +243,9 @@ def run(server: Server, name: str, scenario: str, world: dict, *, seconds: int, 
         client_cpu_s=sum(g[2] for g in gathered),
         server_peak_rss_mb=peak(),
     )
+    # CPU of the server's processes and of this database's PostgreSQL backends per request (per
+    # complete order for the flow): what other work on a shared machine does not inflate.
+    result.cpu_ms = ((app_after - app_before) + (pg_after - pg_before)) / max(1, len(latencies)) * 1000
     orders: dict[str, list[str]] = {}
     for *_, by_token in gathered:
         for token, ids in by_token.items():
@@ -282,6 +293,7 @@ def main() -> None:
     if child.exitcode != 0:
         raise SystemExit("seeding failed")
     world["orders"] = {}
+    world["database_url"] = args.database_url
 
     created_total = 0
     with Server(env, workers=args.workers) as server:
@@ -295,6 +307,7 @@ def main() -> None:
             (FLOW, "flow"),
         ]
         runs: dict[str, list[LoadResult]] = {name: [] for name, _ in scenarios}
+        cpu_ms: dict[str, list[float]] = {name: [] for name, _ in scenarios}
         for name, scenario in scenarios:  # warm up (orders made here count too)
             _, created, orders = run(
                 server, name, scenario, world, seconds=2, processes=args.client_processes
@@ -311,9 +324,11 @@ def main() -> None:
                 for token, ids in orders.items():
                     world["orders"].setdefault(token, []).extend(ids)
                 runs[name].append(result)
+                cpu_ms[name].append(result.cpu_ms)
                 print(
-                    f"run {number + 1} {name:<22} {result.rps:>8.0f} req/s  p50 {result.p50_ms:.2f} ms  "
-                    f"p99 {result.p99_ms:.2f} ms  errors {result.errors}",
+                    f"run {number + 1} {name:<22} {result.rps:>8.1f} req/s  p50 {result.p50_ms:.2f} ms  "
+                    f"p99 {result.p99_ms:.2f} ms  errors {result.errors}  "
+                    f"server + PostgreSQL CPU {result.cpu_ms:.2f} ms/request",
                     flush=True,
                 )
 
@@ -321,6 +336,12 @@ def main() -> None:
     print()
     print(f"median of {args.runs} runs, {args.seconds} s each, {args.client_processes} client processes")
     print(format_table(medians, medians[0]))
+    print()
+    print("CPU per request (server processes + PostgreSQL backends), median of the runs, and what it")
+    print(f"would allow on {os.cpu_count()} cores with nothing else running:")
+    for name, samples in cpu_ms.items():
+        median_ms = statistics.median(samples)
+        print(f"  {name:<32} {median_ms:8.2f} ms  -> {cpu_capacity_rps(median_ms):8.1f} /s")
     flow = medians[-1]
     paid_per_s = (flow.requests - flow.errors) / flow.seconds
     print(

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import sys
@@ -35,6 +36,8 @@ from common import (  # noqa: E402
     Server,
     baseline_path,
     bench_env,
+    cpu_capacity_rps,
+    cpu_snapshot,
     describe_machine,
     load,
     percentile,
@@ -46,6 +49,10 @@ STORES, SKUS = 50, 200
 EVENTS, BATCH = 10_000, 1000
 STORES_PER_BATCH = 5
 SEED_QUANTITY = 1000
+
+
+def database_name(database_url: str) -> str:
+    return urlsplit(database_url).path.lstrip("/")
 
 
 def recreate_database(database_url: str) -> None:
@@ -258,6 +265,8 @@ def main() -> None:
         )
 
         runs = []
+        server.prioritise()
+        cpu_before = cpu_snapshot(server, database_name(database_url))
         with server.peak_rss() as peak:
             for run in range(args.repeats):
                 batches = mixed_events(run, stores, skus, rng)
@@ -270,6 +279,9 @@ def main() -> None:
                     f"{totals['rejected']} {totals['rejected_codes']}"
                 )
             rss = peak()
+        cpu_after = cpu_snapshot(server, database_name(database_url))
+        app_cpu, pg_cpu = (cpu_after[0] - cpu_before[0]), (cpu_after[1] - cpu_before[1])
+        cpu_ms_per_event = (app_cpu + pg_cpu) / (args.repeats * EVENTS) * 1000
         usage_after = resource.getrusage(resource.RUSAGE_SELF)
         client_cpu = (usage_after.ru_utime + usage_after.ru_stime) - (
             usage_before.ru_utime + usage_before.ru_stime
@@ -309,6 +321,11 @@ def main() -> None:
     )
     print(
         f"RESULT client CPU {client_cpu:.1f} s for {len(runs) * EVENTS:,} events; server peak RSS {rss:.0f} MiB"
+    )
+    print(
+        f"RESULT CPU per event: server {app_cpu / (args.repeats * EVENTS) * 1000:.3f} + PostgreSQL "
+        f"{pg_cpu / (args.repeats * EVENTS) * 1000:.3f} = {cpu_ms_per_event:.3f} ms; on {os.cpu_count()} cores "
+        f"with nothing else running: {cpu_capacity_rps(cpu_ms_per_event):,.0f} events/s"
     )
     print(f"RESULT invariants: {check_invariants()}")
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import random
 import statistics
 import subprocess
@@ -38,6 +37,7 @@ from common import (  # noqa: E402
     Server,
     baseline_path,
     bench_env,
+    cpu_snapshot,
     describe_machine,
     ensure_database,
     format_table,
@@ -220,49 +220,6 @@ def db_path_urls(server: Server, store_id: int) -> list[str]:
                     break
     random.Random(1).shuffle(urls)
     return urls
-
-
-def _cpu_seconds(pids: set[int]) -> float:
-    ticks = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        ticks += int(fields[11]) + int(fields[12])  # utime + stime
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
-def _processes() -> dict[int, tuple[int, str]]:
-    """pid -> (parent pid, command line)."""
-    found = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            except OSError:
-                continue
-            found[int(entry.name)] = (ppid, command)
-    return found
-
-
-def cpu_snapshot(server: Server, database: str) -> tuple[float, float]:
-    """CPU seconds used so far by the server's process tree and by the database's PostgreSQL
-    backends: divided by the requests served, a cost per request that other load on a shared
-    machine does not distort the way it distorts requests per second."""
-    processes = _processes()
-    tree, frontier = set(), [server.process.pid]
-    while frontier:
-        pid = frontier.pop()
-        tree.add(pid)
-        frontier.extend(child for child, (ppid, _) in processes.items() if ppid == pid)
-    backends = {
-        pid
-        for pid, (_, command) in processes.items()
-        if command.startswith("postgres:") and database in command
-    }
-    return _cpu_seconds(tree), _cpu_seconds(backends)
 
 
 def main() -> None:

@@ -7,12 +7,15 @@ from importlib import import_module
 
 import pytest
 from django.conf import settings
+from playwright.sync_api import expect
 
 from mendian.core.geo import gcj02_to_wgs84
 from mendian.orders.models import Order
 from tests.browser.conftest import PHONE
 from tests.factories import CustomerFactory
-from tests.web.storefront.test_buying import shop  # noqa: F401 - fixture
+from tests.web.storefront import test_buying
+
+shop = test_buying.shop  # the buying tests' chain with stock
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -26,6 +29,7 @@ def assert_fits_the_phone(page):
 
 def sign_in(page, live_server, customer):
     """The session the SMS sign-in would leave (that page has its own browser test)."""
+    page.set_default_timeout(30_000)  # a shared, busy machine: slow is not broken
     store = import_module(settings.SESSION_ENGINE).SessionStore()
     store["customer_id"] = customer.pk
     store.create()
@@ -34,7 +38,7 @@ def sign_in(page, live_server, customer):
     )
 
 
-def test_customer_orders_for_pickup_and_pays_in_the_sandbox(live_server, new_page, screenshot, shop):  # noqa: F811
+def test_customer_orders_for_pickup_and_pays_in_the_sandbox(live_server, new_page, screenshot, shop):
     customer = CustomerFactory(nickname="小明")
     page = new_page(PHONE, **PHONE_CONTEXT)
     sign_in(page, live_server, customer)
@@ -49,7 +53,7 @@ def test_customer_orders_for_pickup_and_pays_in_the_sandbox(live_server, new_pag
     page.locator("[data-cart-count]").wait_for()
     assert page.locator("[data-cart-count]").inner_text() == "1"
     card.get_by_role("button", name=re.compile("加入购物车")).click()
-    page.wait_for_function("document.querySelector('[data-cart-count]').textContent === '2'")
+    expect(page.locator("[data-cart-count]")).to_have_text("2")
     assert page.locator("[data-cart-total]").inner_text() == "¥99.80"
     assert page.locator(".tabbar [data-tab-count]").inner_text() == "2"
     assert_fits_the_phone(page)
@@ -58,9 +62,9 @@ def test_customer_orders_for_pickup_and_pays_in_the_sandbox(live_server, new_pag
     page.locator(".tabbar").get_by_role("link", name=re.compile("购物车")).click()
     page.wait_for_url(re.compile(r"/cart/$"))
     page.get_by_role("button", name="减少").click()
-    page.wait_for_function("document.querySelector('[data-qty]').textContent === '1'")
+    expect(page.locator("[data-qty]")).to_have_text("1")
     page.get_by_role("button", name="增加").click()
-    page.wait_for_function("document.querySelector('[data-qty]').textContent === '2'")
+    expect(page.locator("[data-qty]")).to_have_text("2")
     assert "¥99.80" in page.locator("[data-quote]").inner_text().replace("\n", "")
     assert_fits_the_phone(page)
     screenshot(page, "buying-cart-phone")
@@ -103,7 +107,7 @@ def test_customer_orders_for_pickup_and_pays_in_the_sandbox(live_server, new_pag
     screenshot(page, "buying-orders-phone", full_page=False)
 
 
-def test_delivery_address_outside_the_radius_gets_the_clear_error(live_server, new_page, screenshot, shop):  # noqa: F811
+def test_delivery_address_outside_the_radius_gets_the_clear_error(live_server, new_page, screenshot, shop):
     lat, lng = gcj02_to_wgs84(30.5081, 114.3990)  # at 光谷, 13 km from 江汉路店 (radius 3 km)
     page = new_page(
         PHONE, geolocation={"latitude": lat, "longitude": lng}, permissions=["geolocation"], **PHONE_CONTEXT

@@ -148,6 +148,11 @@ def test_clerk_sees_the_order_arrive_accepts_readies_and_verifies(
     # The counter phone (the desktop tab stops polling first: the test server is small).
     page.goto("about:blank")
     phone = new_page(PHONE, is_mobile=True, has_touch=True, device_scale_factor=2)
+    import time
+    t0 = time.time()
+    phone.on("request", lambda r: print(f"{time.time()-t0:6.2f} REQ {r.method} {r.url}", flush=True))
+    phone.on("requestfinished", lambda r: print(f"{time.time()-t0:6.2f} FIN {r.url}", flush=True))
+    phone.on("requestfailed", lambda r: print(f"{time.time()-t0:6.2f} FAIL {r.url} {r.failure}", flush=True))
     _sign_in(phone, base, "clerk")
     phone.goto(f"{base}/store/orders/")
     expect(phone.locator("[data-column=paid] .order-card")).to_have_count(1)

@@ -20,6 +20,10 @@ staff = Router(tags=["catalog"])
 hq = Router(tags=["catalog"])
 
 CACHEABLE_PARAMS = frozenset({"category", "sort", "limit"})
+# (scope, raw query string) -> the page's cache key or None: a pure function of the two, so a
+# cached page is found without parsing the query or hashing its canonical form again.
+_BROWSE_KEYS: dict[tuple[str, str], str | None] = {}
+_BROWSE_KEYS_MAX = 4096
 
 
 def _json_bytes(body: bytes) -> HttpResponse:
@@ -56,6 +60,19 @@ def _cacheable_browse_key(scope: str, query) -> str | None:
     return page_cache.page_cache_key(scope, {"category": category, "sort": sort, "limit": limit})
 
 
+def _browse_key(scope: str, request) -> str | None:
+    memo = (scope, request.META.get("QUERY_STRING", ""))
+    try:
+        return _BROWSE_KEYS[memo]
+    except KeyError:
+        pass
+    key = _cacheable_browse_key(scope, request.GET)
+    if len(_BROWSE_KEYS) >= _BROWSE_KEYS_MAX:
+        _BROWSE_KEYS.clear()
+    _BROWSE_KEYS[memo] = key
+    return key
+
+
 def _store_products_query(request) -> schemas.StoreProductsQuery:
     data = {
         name: request.GET[name] for name in schemas.StoreProductsQuery.model_fields if name in request.GET
@@ -81,7 +98,7 @@ def store_products(request, store_id: str):
     # cached first page costs no parsing at all (only pages of validated queries are cached).
     pk = parse_store_id(store_id)
     scope = f"{pk}:{request.headers.get(MERCHANT_HEADER, '').strip().lower()}"
-    key = _cacheable_browse_key(scope, request.GET)
+    key = _browse_key(scope, request)
     if key is not None:
         body = page_cache.page_get(key, store_id=pk)
         if body is not None:

@@ -23,25 +23,31 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.contrib.auth.hashers import check_password
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from mendian.accounts import services as account_services
 from mendian.accounts.models import Staff
 from mendian.catalog import services as catalog_services
 from mendian.catalog.barcodes import ean13_complete
-from mendian.catalog.cache import catalog_version_bump
 from mendian.catalog.images import ProcessedImage, image_from_pil
 from mendian.catalog.models import Category, Product, ProductImage, Sku, StoreListing, StorePrice
+from mendian.checkout.selectors import CheckoutInput
+from mendian.checkout.services import address_create
 from mendian.core.scope import Actor, Role
 from mendian.demo import data
 from mendian.demo.images import ProductArt, draw_product_image
-from mendian.inventory.models import MovementSource, StockMovement
-from mendian.inventory.services import stock_apply_pos_events
+from mendian.inventory.models import MovementSource, StockLevel, StockMovement
+from mendian.inventory.services import stock_apply_pos_events, stock_thresholds_set
 from mendian.members.services import membership_get_or_create
 from mendian.merchants.models import Merchant
 from mendian.merchants.services import merchant_create
+from mendian.orders import services as order_services
+from mendian.orders.models import FulfilmentType, Order, OrderStatus
+from mendian.payments import services as payment_services
 from mendian.stores import services as store_services
 from mendian.stores.hours import store_local_today
 from mendian.stores.models import SpecialDay, Store, StoreStatus
@@ -191,8 +197,36 @@ def opening_stock(store_code: str, variant: PlannedVariant) -> int:
     return rng.randint(15, 90)
 
 
+def sold_out_history(store_code: str, variant: PlannedVariant) -> int:
+    """Units a sold-out SKU was received in and then sold, so its level exists at zero with a
+    ledger behind it (the consoles list it as out of stock, the storefront shows 缺货)."""
+    rng = random.Random(zlib.crc32(f"sold-out:{store_code}:{variant.sku_code}".encode()))  # noqa: S311
+    return rng.randint(3, 12)
+
+
 OPENING_STOCK_EVENT = "demo-opening:"  # + sku code: one POS receipt per store and SKU
+SOLD_OUT_EVENT = "demo-sold-out:"  # + sku code: the sale that emptied the shelf
 POS_BATCH = 1000
+
+# Low-stock thresholds HQ has set: (store code, product name, threshold). Best sellers at the
+# flagship, so its console shows a few alerts beside those of the merchant default.
+DEMO_THRESHOLDS = (
+    ("jianghan-lu", "农夫山泉饮用天然水", 30),
+    ("jianghan-lu", "蔡林记热干面", 15),
+    ("jianghan-lu", "周黑鸭锁鲜鸭脖", 12),
+    ("jianghan-lu", "汉口二厂汽水", 25),
+    ("hankou-station", "农夫山泉饮用天然水", 40),
+)
+
+# The demo's orders, at the flagship store (open around the clock): (note, fulfilment, customer
+# phone, how far it has gone). Found again by their note, so a second run places none.
+DEMO_ORDER_STORE = "jianghan-lu"
+DEMO_ORDERS = (
+    ("演示订单·待备货自提单", "pickup", "13800000001", "paid"),
+    ("演示订单·待取货自提单", "pickup", "13800000002", "ready_for_pickup"),
+    ("演示订单·已完成自提单", "pickup", "13800000001", "completed"),
+    ("演示订单·配送中外卖单", "delivery", "13800000002", "out_for_delivery"),
+)
 
 
 # --- the run ------------------------------------------------------------------------------------------
@@ -249,8 +283,11 @@ class DemoSeeder:
                     # A failure or Ctrl-C: do not draw the rest of the pictures before stopping.
                     pool.shutdown(cancel_futures=True)
                     raise
+            fresh = next(item for item in seeded if item.seed.code == data.FRESH.code)
+            self.thresholds(fresh)
             self.staff()
             self.customers()
+            self.orders(fresh)
         codes = [merchant_seed.code for merchant_seed in data.MERCHANTS]
         self.report.paused = list(Store.objects.filter(merchant__code__in=codes, status=StoreStatus.PAUSED))
         self.report.elapsed_seconds = time.perf_counter() - started
@@ -493,20 +530,13 @@ class DemoSeeder:
     def store_pictures(
         self, item: SeededMerchant, missing: list[PlannedProduct], converted: Iterator[ProcessedImage]
     ) -> None:
-        """Files and rows on this thread, which owns the database connection."""
+        """Files and rows on this thread, which owns the database connection, through the catalog's
+        own service: it sets the product's cover (the lists' picture) and moves the catalog version."""
         for planned, processed in zip(missing, converted, strict=True):
-            picture = ProductImage(
-                product=item.products[planned.code],
-                width=processed.width,
-                height=processed.height,
-                position=0,
+            catalog_services.product_image_add_processed(
+                actor=item.actor, product=item.products[planned.code], processed=processed
             )
-            picture.image.save(processed.image.name, processed.image, save=False)
-            picture.thumbnail.save(processed.thumbnail.name, processed.thumbnail, save=False)
-            picture.save()
             self.report.created["product image"] += 1
-        if missing:
-            catalog_version_bump(item.merchant.pk)
 
     # stock ------------------------------------------------------------------------------------------------
     def opening_stock(self, item: SeededMerchant) -> None:
@@ -515,13 +545,15 @@ class DemoSeeder:
         already recorded are not even sent again. Delisted products get none at that store."""
         delisted = {(d.store_code, d.product_name) for d in item.seed.delistings}
         received = set(
-            StockMovement.objects.filter(
-                store__in=item.stores.values(),
-                source=MovementSource.POS,
-                source_id__startswith=OPENING_STOCK_EVENT,
-            ).values_list("store_id", "source_id")
+            StockMovement.objects.filter(store__in=item.stores.values(), source=MovementSource.POS)
+            .filter(Q(source_id__startswith=OPENING_STOCK_EVENT) | Q(source_id__startswith=SOLD_OUT_EVENT))
+            .values_list("store_id", "source_id")
         )
-        occurred_at = timezone.now().isoformat()
+        now = timezone.now()
+        occurred_at = now.isoformat()
+        # A sold-out SKU was received this morning and sold out an hour ago.
+        received_at = (now - dt.timedelta(hours=3)).isoformat()
+        sold_at = (now - dt.timedelta(hours=1)).isoformat()
         events = []
         for store_code, store in item.stores.items():
             for planned in item.planned:
@@ -529,25 +561,165 @@ class DemoSeeder:
                     continue
                 for variant in planned.variants:
                     event_id = f"{OPENING_STOCK_EVENT}{variant.sku_code}"
-                    quantity = opening_stock(store_code, variant)
-                    if quantity == 0 or (store.pk, event_id) in received:
+                    if (store.pk, event_id) in received:
                         continue
-                    events.append(
+                    base = {"store_code": store_code, "sku_code": variant.sku_code}
+                    quantity = opening_stock(store_code, variant)
+                    if quantity:
+                        events.append(
+                            {
+                                **base,
+                                "event_id": event_id,
+                                "type": "receive",
+                                "quantity": quantity,
+                                "occurred_at": occurred_at,
+                            }
+                        )
+                        continue
+                    quantity = sold_out_history(store_code, variant)
+                    events += [
                         {
+                            **base,
                             "event_id": event_id,
-                            "store_code": store_code,
-                            "sku_code": variant.sku_code,
                             "type": "receive",
                             "quantity": quantity,
-                            "occurred_at": occurred_at,
-                        }
-                    )
+                            "occurred_at": received_at,
+                        },
+                        {
+                            **base,
+                            "event_id": f"{SOLD_OUT_EVENT}{variant.sku_code}",
+                            "type": "sale",
+                            "quantity": quantity,
+                            "occurred_at": sold_at,
+                        },
+                    ]
         for start in range(0, len(events), POS_BATCH):
             results = stock_apply_pos_events(merchant=item.merchant, events=events[start : start + POS_BATCH])
             refused = [result for result in results if result["status"] == "rejected"]
             if refused:
                 raise RuntimeError(f"The inventory refused opening stock: {refused[:3]}")
             self.report.created["opening stock receipt"] += sum(r["status"] == "accepted" for r in results)
+
+    def thresholds(self, item: SeededMerchant) -> None:
+        """HQ's own thresholds on a few best sellers (levels that have none set yet)."""
+        by_name = {planned.seed.name: item.products[planned.code] for planned in item.planned}
+        wanted = {
+            (item.stores[store_code].pk, sku.pk): threshold
+            for store_code, name, threshold in DEMO_THRESHOLDS
+            for sku in by_name[name].variants.all()
+        }
+        already = set(
+            StockLevel.objects.filter(
+                store__in=item.stores.values(),
+                sku__product__in=by_name.values(),
+                low_stock_threshold__isnull=False,
+            ).values_list("store_id", "sku_id")
+        )
+        items = [
+            {"store_id": store_id, "sku_id": sku_id, "threshold": threshold}
+            for (store_id, sku_id), threshold in sorted(wanted.items())
+            if (store_id, sku_id) not in already
+        ]
+        if items:
+            stock_thresholds_set(actor=item.actor, items=items)
+            self.report.created["low-stock threshold"] += len(items)
+
+    # orders ------------------------------------------------------------------------------------------
+    def orders(self, item: SeededMerchant) -> None:
+        """A few orders at the flagship, placed, paid and moved on through the real services, so the
+        store console's queue, the pickup counter and HQ's order list have something on first start."""
+        store = item.stores[DEMO_ORDER_STORE]
+        placed = set(
+            Order.objects.filter(store=store, note__in=[note for note, *_ in DEMO_ORDERS]).values_list(
+                "note", flat=True
+            )
+        )
+        if all(note in placed for note, *_ in DEMO_ORDERS):
+            return
+        staff = Staff.objects.get(username="manager-jh")
+        actor = Actor.for_staff(staff)
+        candidates = self.order_candidates(store)
+        for index, (note, fulfilment, phone, target) in enumerate(DEMO_ORDERS):
+            if note in placed:
+                continue
+            customer, _ = account_services.customer_get_or_create(phone=phone)
+            lines = candidates[index * 3 : index * 3 + 3]
+            body = CheckoutInput(
+                lines=[(sku_id, 2) for sku_id, _ in lines],
+                fulfilment_type=fulfilment,
+                store_id=store.pk,
+                contact_name=data.DEMO_CUSTOMER_NICKNAMES[phone],
+                contact_phone=phone,
+                note=note,
+            )
+            if fulfilment == FulfilmentType.DELIVERY:
+                body.address_id = self.delivery_address(customer, store, phone).pk
+            order = order_services.order_create(customer=customer, merchant=item.merchant, data=body)
+            self.pay(order, customer)
+            self.report.created["order"] += 1
+            if target == OrderStatus.PAID:
+                continue
+            order_services.order_accept(actor=actor, order_id=order.pk)
+            if fulfilment == FulfilmentType.DELIVERY:
+                order_services.order_dispatch(actor=actor, order_id=order.pk, courier="store", eta_minutes=30)
+                continue
+            order_services.order_ready(actor=actor, order_id=order.pk)
+            if target == OrderStatus.READY_FOR_PICKUP:
+                continue
+            code = Order.objects.values_list("pickup_code", flat=True).get(pk=order.pk)
+            order_services.pickup_verify(actor=actor, store=store, code=code)
+
+    @staticmethod
+    def order_candidates(store: Store) -> list[tuple[int, int]]:
+        """(SKU id, price) of everyday goods the store has plenty of, in a stable order."""
+        return list(
+            StockLevel.objects.filter(
+                store=store,
+                on_hand__gte=F("reserved") + 10,
+                sku__is_active=True,
+                sku__price__range=(500, 3000),
+                sku__product__is_active=True,
+            )
+            .exclude(sku__product__store_listings__store=store, sku__product__store_listings__is_listed=False)
+            .order_by("sku__sku_code")
+            .values_list("sku_id", "sku__price")[: len(DEMO_ORDERS) * 3]
+        )
+
+    @staticmethod
+    def delivery_address(customer, store: Store, phone: str):
+        """A flat a few hundred metres from the store, inside its delivery area."""
+        return address_create(
+            customer=customer,
+            data={
+                "contact_name": data.DEMO_CUSTOMER_NICKNAMES[phone],
+                "phone": phone,
+                "district": store.district,
+                "address": f"{store.district}江汉路步行街附近·前进四路88号3栋1单元502",
+                "lat": round(float(store.lat) + 0.004, 6),
+                "lng": round(float(store.lng) + 0.003, 6),
+            },
+        )
+
+    @staticmethod
+    def pay(order: Order, customer) -> None:
+        """The sandbox's pay page and its signed notification where the sandbox is on (demo
+        servers), else the payment confirmation the payments app would make."""
+        if settings.SANDBOX:
+            payment, _ = payment_services.payment_create(
+                customer=customer, order_id=order.pk, provider="sandbox", base_url="http://127.0.0.1:8000"
+            )
+            payment_services.sandbox_confirm(payment_id=payment.public_id)
+        else:
+            order_services.order_mark_paid(
+                order_id=order.pk,
+                payment_id=f"demo-{order.number}",
+                amount=order.total,
+                provider="offline",
+                paid_at=timezone.now(),
+            )
+        status = Order.objects.values_list("status", flat=True).get(pk=order.pk)
+        if status != OrderStatus.PAID:
+            raise RuntimeError(f"The demo order {order.number} was not paid: {status}")
 
     # people ----------------------------------------------------------------------------------------------
     def staff(self) -> None:

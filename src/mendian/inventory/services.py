@@ -446,7 +446,7 @@ def stock_reserve(
                 if sku_id not in levels or levels[sku_id].available < wanted[sku_id]
             ]
             now = _now()
-            changes = [(levels[sku_id].pk, wanted[sku_id]) for sku_id in sorted(wanted)]
+            changes = [] if short else [(levels[sku_id].pk, wanted[sku_id]) for sku_id in sorted(wanted)]
             if short or _shift_levels_reserved(changes, now=now) != len(changes):
                 # Error path only: the SKUs' codes, and another merchant's SKU is not found.
                 skus = _merchant_skus(store.merchant_id, wanted)

@@ -176,6 +176,10 @@ def notification_receive(*, provider: str, headers, body: bytes) -> str:
         raise DomainError(
             "The notification failed verification.", code="invalid_notification", status=400
         ) from None
+    if event.kind == "ignored":
+        # Verified, but settles nothing (e.g. Alipay's WAIT_BUYER_PAY): acknowledge it so the
+        # provider stops retrying.
+        return "ignored"
     if event.kind not in ("payment", "refund"):
         raise DomainError("Unsupported notification.", code="invalid_notification", status=400)
     found = (

@@ -31,7 +31,9 @@ class Shop:
 
 
 def give(store, sku, qty):
-    inventory.stock_adjust(actor=Actor.system(store.merchant_id), store=store, sku=sku, delta=qty, reason="found")
+    inventory.stock_adjust(
+        actor=Actor.system(store.merchant_id), store=store, sku=sku, delta=qty, reason="found"
+    )
 
 
 @pytest.fixture
@@ -109,12 +111,20 @@ def toast(response) -> str:
 
 def cart_quantities(customer, store) -> dict:
     return dict(
-        CartLine.objects.filter(cart__customer=customer, cart__store=store).values_list("sku__sku_code", "quantity")
+        CartLine.objects.filter(cart__customer=customer, cart__store=store).values_list(
+            "sku__sku_code", "quantity"
+        )
     )
 
 
 def save_address(client, point=NEAR, **extra):
-    body = {"contact_name": "李雷", "phone": "13700001234", "address": "江汉路1号3栋", "district": "江汉区", **point}
+    body = {
+        "contact_name": "李雷",
+        "phone": "13700001234",
+        "address": "江汉路1号3栋",
+        "district": "江汉区",
+        **point,
+    }
     response = client.post("/checkout/address/", {**body, **extra})
     assert response.status_code == 302, text_of(response)
     return Address.objects.filter(customer=client.customer).order_by("-pk").first()
@@ -190,8 +200,10 @@ def test_a_product_card_with_several_specs_sends_the_customer_to_choose_one(memb
 
 def test_product_page_add_to_cart_and_buy_now(member, shop):
     html = text_of(member.get(f"/stores/{shop.store.pk}/products/{shop.milk_product.pk}/"))
-    assert 'data-buy-form' in html and 'name="then" value="checkout"' in html
-    assert "disabled" not in re.search(r'<button type="submit" class="btn btn-accent" data-buy[^>]*>', html).group(0)
+    assert "data-buy-form" in html and 'name="then" value="checkout"' in html
+    assert "disabled" not in re.search(
+        r'<button type="submit" class="btn btn-accent" data-buy[^>]*>', html
+    ).group(0)
 
     response = add(member, shop.store, shop.milk, then="checkout")
     assert response.status_code == 204
@@ -217,7 +229,7 @@ def test_cart_page_lists_lines_with_steppers_and_the_priced_explanation(member, 
     assert response.status_code == 200
     assert "蒙牛纯牛奶 250ml×12盒" in html and "乐事原味薯片" in html
     assert re.findall(r'<span class="qty" data-qty>(\d+)</span>', html) == ["2", "1"]
-    assert "商品金额" in html and "¥107.30" in html.replace("<span class=\"cur\">¥</span>", "¥").replace(
+    assert "商品金额" in html and "¥107.30" in html.replace('<span class="cur">¥</span>', "¥").replace(
         '<span class="dec">', ""
     ).replace("</span>", "")
     assert 'href="/checkout/" data-checkout' in html
@@ -288,7 +300,7 @@ def test_checkout_page_offers_pickup_times_and_defaults_the_contact_to_the_membe
     html = text_of(response)
     assert response.status_code == 200
     assert '<option value="asap" selected>尽快取货（约 15 分钟后）</option>' in html
-    assert "<optgroup label=\"明天\">" in html
+    assert '<optgroup label="明天">' in html
     assert 'value="小明"' in html and f'value="{member.customer.phone}"' in html
     assert "实付" in html and "¥49.90" in html
 
@@ -296,7 +308,13 @@ def test_checkout_page_offers_pickup_times_and_defaults_the_contact_to_the_membe
 def test_pickup_order_is_placed_once_however_often_the_form_is_sent(member, shop):
     add(member, shop.store, shop.milk, 2)
     form = checkout_form(text_of(member.get("/checkout/")))
-    body = {**form, "type": "pickup", "pickup_at": "asap", "contact_name": "小红", "contact_phone": "13800001234"}
+    body = {
+        **form,
+        "type": "pickup",
+        "pickup_at": "asap",
+        "contact_name": "小红",
+        "contact_phone": "13800001234",
+    }
 
     first = member.post("/checkout/", body)
     second = member.post("/checkout/", body)
@@ -315,7 +333,8 @@ def test_pickup_needs_a_contact(member, shop):
     form = checkout_form(text_of(member.get("/checkout/")))
 
     response = member.post(
-        "/checkout/", {**form, "type": "pickup", "pickup_at": "asap", "contact_name": "", "contact_phone": "123"}
+        "/checkout/",
+        {**form, "type": "pickup", "pickup_at": "asap", "contact_name": "", "contact_phone": "123"},
     )
     html = text_of(response)
     assert response.status_code == 400
@@ -323,7 +342,8 @@ def test_pickup_needs_a_contact(member, shop):
     assert not Order.objects.exists()
 
     response = member.post(
-        "/checkout/", {**form, "type": "pickup", "pickup_at": "asap", "contact_name": "小红", "contact_phone": "123"}
+        "/checkout/",
+        {**form, "type": "pickup", "pickup_at": "asap", "contact_name": "小红", "contact_phone": "123"},
     )
     assert response.status_code == 422
     assert "请输入正确的手机号" in text_of(response)
@@ -338,7 +358,14 @@ def test_a_closed_store_takes_no_order_but_offers_a_pickup_time(shop):
 
     form = checkout_form(html)
     response = member.post(
-        "/checkout/", {**form, "type": "pickup", "pickup_at": "asap", "contact_name": "小明", "contact_phone": "13800001234"}
+        "/checkout/",
+        {
+            **form,
+            "type": "pickup",
+            "pickup_at": "asap",
+            "contact_name": "小明",
+            "contact_phone": "13800001234",
+        },
     )
     assert response.status_code == 409
     assert "休业调整店 现在休息中，暂不接单" in text_of(response)
@@ -352,7 +379,14 @@ def test_a_paused_store_says_store_closed(shop):
     form = checkout_form(text_of(member.get("/checkout/")))
 
     response = member.post(
-        "/checkout/", {**form, "type": "pickup", "pickup_at": "asap", "contact_name": "小明", "contact_phone": "13800001234"}
+        "/checkout/",
+        {
+            **form,
+            "type": "pickup",
+            "pickup_at": "asap",
+            "contact_name": "小明",
+            "contact_phone": "13800001234",
+        },
     )
     html = text_of(response)
     assert response.status_code == 409
@@ -368,7 +402,14 @@ def test_out_of_stock_at_checkout_offers_to_switch(member, shop):
     )
 
     response = member.post(
-        "/checkout/", {**form, "type": "pickup", "pickup_at": "asap", "contact_name": "小明", "contact_phone": "13800001234"}
+        "/checkout/",
+        {
+            **form,
+            "type": "pickup",
+            "pickup_at": "asap",
+            "contact_name": "小明",
+            "contact_phone": "13800001234",
+        },
     )
     html = text_of(response)
     assert response.status_code == 409
@@ -381,7 +422,13 @@ def test_out_of_stock_at_checkout_offers_to_switch(member, shop):
 def test_address_form_saves_an_encrypted_address_and_returns_to_delivery(member, shop):
     response = member.post(
         "/checkout/address/",
-        {"contact_name": "李雷", "phone": "13700001234", "address": "江汉路1号3栋", "district": "江汉区", **NEAR},
+        {
+            "contact_name": "李雷",
+            "phone": "13700001234",
+            "address": "江汉路1号3栋",
+            "district": "江汉区",
+            **NEAR,
+        },
     )
     address = Address.objects.get(customer=member.customer)
     assert response["Location"] == f"/checkout/?type=delivery&address={address.pk}"
@@ -408,7 +455,9 @@ def test_delivery_outside_the_radius_is_a_clear_error_and_creates_nothing(member
     assert 'data-error="outside_delivery_area"' in html
     assert "该地址不在 江汉路店 的配送范围内（3.0km 以内）" in html
 
-    response = member.post("/checkout/", {**checkout_form(html), "type": "delivery", "address": str(address.pk)})
+    response = member.post(
+        "/checkout/", {**checkout_form(html), "type": "delivery", "address": str(address.pk)}
+    )
     assert response.status_code == 422
     assert "配送范围内" in text_of(response)
     assert not Order.objects.exists()
@@ -420,7 +469,9 @@ def test_delivery_below_the_minimum_order_says_how_much(member, shop):
 
     html = text_of(member.get(f"/checkout/?type=delivery&address={address.pk}"))
     assert "配送订单满 ¥20.00 起送" in html
-    response = member.post("/checkout/", {**checkout_form(html), "type": "delivery", "address": str(address.pk)})
+    response = member.post(
+        "/checkout/", {**checkout_form(html), "type": "delivery", "address": str(address.pk)}
+    )
     assert response.status_code == 422
     assert not Order.objects.exists()
 
@@ -434,7 +485,7 @@ def test_delivery_quote_shows_the_fee_and_free_over(member, shop):
 
     add(member, shop.store, shop.milk, 1)  # 72.40: free
     html = text_of(member.get(f"/checkout/?type=delivery&address={address.pk}"))
-    assert "<s class=\"muted\">¥5.00</s> 免配送费" in html
+    assert '<s class="muted">¥5.00</s> 免配送费' in html
 
 
 def test_delivery_order_is_placed(member, shop):
@@ -442,7 +493,9 @@ def test_delivery_order_is_placed(member, shop):
     address = save_address(member)
     html = text_of(member.get(f"/checkout/?type=delivery&address={address.pk}"))
 
-    response = member.post("/checkout/", {**checkout_form(html), "type": "delivery", "address": str(address.pk)})
+    response = member.post(
+        "/checkout/", {**checkout_form(html), "type": "delivery", "address": str(address.pk)}
+    )
 
     order = Order.objects.get()
     assert response["Location"] == f"/orders/{order.pk}/pay/"
@@ -471,7 +524,8 @@ def test_sign_in_comes_back_to_checkout(shop, monkeypatch):
 
     customer = CustomerFactory()
     monkeypatch.setattr(
-        "mendian.accounts.services.customer_login_with_sms", lambda **kwargs: (Customer.objects.get(pk=customer.pk), {})
+        "mendian.accounts.services.customer_login_with_sms",
+        lambda **kwargs: (Customer.objects.get(pk=customer.pk), {}),
     )
     client = Client()
     html = text_of(client.get("/me/?next=/checkout/"))

@@ -14,16 +14,13 @@ from mendian.core.scope import Actor
 from mendian.orders import services as order_services
 from mendian.orders.models import Order, RefundRequest
 from mendian.payments.models import Payment
+from tests.web.storefront import test_buying
 from tests.web.storefront.conftest import text_of
-from tests.web.storefront.test_buying import (  # noqa: F401 - fixtures
-    NEAR,
-    add,
-    checkout_form,
-    member,
-    save_address,
-    shop,
-    signed_in,
-)
+from tests.web.storefront.test_buying import NEAR, add, checkout_form, save_address, signed_in
+
+# The buying tests' fixtures: a chain with stock, a signed-in member at 江汉路店.
+shop = test_buying.shop
+member = test_buying.member
 
 pytestmark = pytest.mark.django_db
 
@@ -85,11 +82,17 @@ def test_paying_in_the_sandbox_brings_the_customer_back_to_a_paid_order_with_its
     assert "<svg" in html and "取货二维码" in html
     assert "data-countdown-to" not in html
     # The timeline: placed, then paid (newest first), and the steps still to come.
-    assert re.findall(r"<li[^>]*><span class=\"dot\" aria-hidden=\"true\"></span><div class=\"grow\"><div>([^<]+)</div>", html) == [
+    assert re.findall(
+        r"<li[^>]*><span class=\"dot\" aria-hidden=\"true\"></span><div class=\"grow\"><div>([^<]+)</div>",
+        html,
+    ) == [
         "已支付",
         "待支付",
     ]
-    assert 'class="current" aria-current="step"><span class="dot" aria-hidden="true"></span><span>已支付</span>' in html
+    assert (
+        'class="current" aria-current="step"><span class="dot" aria-hidden="true"></span><span>已支付</span>'
+        in html
+    )
 
 
 def test_a_paid_order_is_not_paid_twice(member, placed):

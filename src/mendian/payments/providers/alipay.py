@@ -30,6 +30,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from django.http import HttpResponse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from mendian.payments.providers.base import (
@@ -46,8 +47,10 @@ logger = logging.getLogger("mendian.payments.alipay")
 NAME = "alipay"
 GATEWAY = "https://openapi.alipay.com/gateway.do"
 NOTIFY_PATH = "/api/v1/payments/notify/alipay"
-# Where the cashier sends the customer back (after paying, or when they give up).
-RETURN_PATH = "/me/"
+# Where the cashier sends the customer back (after paying, or when they give up): the order's
+# storefront page, by its URL name; the account page when the storefront has none.
+RETURN_URL_NAME = "storefront:order"
+RETURN_FALLBACK = "/me/"
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 BEIJING = ZoneInfo("Asia/Shanghai")
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -173,6 +176,13 @@ def beijing_time(value: dt.datetime) -> str:
 
 def parse_beijing_time(text: str) -> dt.datetime:
     return dt.datetime.strptime(text, TIME_FORMAT).replace(tzinfo=BEIJING)
+
+
+def _return_path(order) -> str:
+    try:
+        return reverse(RETURN_URL_NAME, args=[order.pk])
+    except NoReverseMatch:
+        return RETURN_FALLBACK
 
 
 def _subject(order) -> str:
@@ -324,7 +334,7 @@ class AlipayProvider(Provider):
             # The cashier refuses payment after the order's deadline, so a trade closed by the
             # reconciliation job cannot be paid afterwards from a pay URL still open somewhere.
             "time_expire": beijing_time(order.pay_deadline),
-            "quit_url": site + RETURN_PATH,
+            "quit_url": site + _return_path(order),
         }
         if creds.seller_id:
             biz["seller_id"] = creds.seller_id
@@ -332,7 +342,7 @@ class AlipayProvider(Provider):
             "alipay.trade.wap.pay",
             biz,
             notify_url=creds.notify_url or site + NOTIFY_PATH,
-            return_url=site + RETURN_PATH,
+            return_url=site + _return_path(order),
         )
         separator = "&" if "?" in creds.gateway else "?"
         return {"pay_url": creds.gateway + separator + urlencode(params)}

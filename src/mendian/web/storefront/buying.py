@@ -23,6 +23,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from mendian.catalog.selectors import store_product_detail
@@ -109,7 +110,11 @@ def _cartbar_response(request, customer, store, *, toast: str = "", kind: str = 
     response = render(
         request,
         "storefront/_cartbar.html",
-        {"cartbar": cart_summary(customer, store), "store": store, "over_buybar": request.POST.get("bar") == "buy"},
+        {
+            "cartbar": cart_summary(customer, store),
+            "store": store,
+            "over_buybar": request.POST.get("bar") == "buy",
+        },
     )
     return _toast(response, toast, kind) if toast else response
 
@@ -302,7 +307,9 @@ def cart_set(request):
         error = _("数量有误")
     else:
         try:
-            cart_line_set(customer=customer, store=store, sku_id=request.POST.get("sku_id", ""), quantity=quantity)
+            cart_line_set(
+                customer=customer, store=store, sku_id=request.POST.get("sku_id", ""), quantity=quantity
+            )
         except Conflict:
             error = _("该商品本店暂不销售，只能删除")
         except ValidationFailed:
@@ -343,7 +350,9 @@ def cart_switch(request):
             left += 1
     cart_clear(customer=customer, store=current)
     if left:
-        messages.info(request, _("已切换到 %(name)s，%(n)s 件商品该店不售") % {"name": target.name, "n": left})
+        messages.info(
+            request, _("已切换到 %(name)s，%(n)s 件商品该店不售") % {"name": target.name, "n": left}
+        )
     else:
         messages.success(request, _("已切换到 %(name)s，购物车商品已一起带过去") % {"name": target.name})
     return response
@@ -483,8 +492,12 @@ def _checkout_form(request, store, customer, addresses, slots, open_now: bool) -
     if address_id not in address_ids:
         address_id = address_ids[0] if address_ids else ""
     # The member's own name and phone until the customer types someone else's.
-    name = _clean_text(source.get("contact_name"), 30) if "contact_name" in source else customer.nickname or ""
-    phone = _clean_text(source.get("contact_phone"), 20) if "contact_phone" in source else customer.phone or ""
+    name = (
+        _clean_text(source.get("contact_name"), 30) if "contact_name" in source else customer.nickname or ""
+    )
+    phone = (
+        _clean_text(source.get("contact_phone"), 20) if "contact_phone" in source else customer.phone or ""
+    )
     return {
         "type": kind,
         "pickup_at": source.get("pickup_at") or default_slot,
@@ -609,8 +622,14 @@ def checkout(request):
         "count": cart_data["item_count"],
         "subtotal": _money(cart_data["subtotal"]["amount"]),
         "addresses": [
-            {"id": str(a.pk), "name": a.contact_name, "phone": a.phone_masked, "text": a.address,
-             "district": a.district, "is_default": a.is_default}
+            {
+                "id": str(a.pk),
+                "name": a.contact_name,
+                "phone": a.phone_masked,
+                "text": a.address,
+                "district": a.district,
+                "is_default": a.is_default,
+            }
             for a in addresses
         ],
         "slot_groups": _slot_groups(slots),
@@ -633,12 +652,12 @@ def checkout(request):
 
 # --- saved addresses (added from checkout) -------------------------------------------------------------
 _ADDRESS_FIELD_TEXT = {
-    "contact_name": "请填写收货人（30 字以内）",
-    "phone": "请输入正确的手机号",
-    "address": "请填写详细地址（200 字以内）",
-    "district": "区县最多 50 字",
-    "lat": "请点击“定位”获取收货位置",
-    "lng": "请点击“定位”获取收货位置",
+    "contact_name": gettext_lazy("请填写收货人（30 字以内）"),
+    "phone": gettext_lazy("请输入正确的手机号"),
+    "address": gettext_lazy("请填写详细地址（200 字以内）"),
+    "district": gettext_lazy("区县最多 50 字"),
+    "lat": gettext_lazy("请点击“定位”获取收货位置"),
+    "lng": gettext_lazy("请点击“定位”获取收货位置"),
 }
 
 
@@ -648,8 +667,16 @@ def address_new(request):
     customer = _signed_in_customer(request)
     if customer is None:
         return login_redirect(request, reverse("storefront:address_new"))
-    form = {"contact_name": customer.nickname or "", "phone": customer.phone or "", "address": "",
-            "district": "", "lat": "", "lng": "", "coord_type": "wgs84", "is_default": False}
+    form = {
+        "contact_name": customer.nickname or "",
+        "phone": customer.phone or "",
+        "address": "",
+        "district": "",
+        "lat": "",
+        "lng": "",
+        "coord_type": "wgs84",
+        "is_default": False,
+    }
     errors: dict[str, str] = {}
     error = ""
     status = 200
@@ -681,7 +708,7 @@ def address_new(request):
             for item in exc.errors or []:
                 key = str((item.get("loc") or [""])[0])
                 if key in _ADDRESS_FIELD_TEXT:
-                    errors["location" if key in ("lat", "lng") else key] = _(_ADDRESS_FIELD_TEXT[key])
+                    errors["location" if key in ("lat", "lng") else key] = str(_ADDRESS_FIELD_TEXT[key])
             error = _("请检查标红的内容")
             status = 400
         except Conflict:
@@ -689,8 +716,15 @@ def address_new(request):
             status = 409
         else:
             messages.success(request, _("地址已保存"))
-            url = reverse("storefront:checkout") + "?" + urlencode({"type": "delivery", "address": address.pk})
+            url = (
+                reverse("storefront:checkout") + "?" + urlencode({"type": "delivery", "address": address.pk})
+            )
             return HttpResponseRedirect(url)
-    context = {"tab": "", "form": form, "errors": errors, "error": error,
-               "back_url": reverse("storefront:checkout") + "?type=delivery"}
+    context = {
+        "tab": "",
+        "form": form,
+        "errors": errors,
+        "error": error,
+        "back_url": reverse("storefront:checkout") + "?type=delivery",
+    }
     return render(request, "storefront/address_form.html", context, status=status)

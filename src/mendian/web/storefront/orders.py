@@ -56,7 +56,10 @@ REFUND_STATUS_TEXT = {
     RefundStatus.REJECTED: gettext_lazy("商家已驳回"),
     RefundStatus.REFUNDED: gettext_lazy("已退款"),
 }
-REFUND_KIND_TEXT = {RefundKind.AFTER_SALE: gettext_lazy("售后退款"), RefundKind.CANCELLATION: gettext_lazy("取消退款")}
+REFUND_KIND_TEXT = {
+    RefundKind.AFTER_SALE: gettext_lazy("售后退款"),
+    RefundKind.CANCELLATION: gettext_lazy("取消退款"),
+}
 # The list's tabs: key, label, the statuses they show.
 TABS = (
     ("all", gettext_lazy("全部"), ""),
@@ -196,7 +199,10 @@ def _refund_out(request_row, lines_by_id: dict) -> dict:
         "reject_reason": request_row.reject_reason,
         "whole": request_row.whole_order,
         "lines": [
-            {"name": lines_by_id[rl.order_line_id].name if rl.order_line_id in lines_by_id else "", "quantity": rl.quantity}
+            {
+                "name": lines_by_id[rl.order_line_id].name if rl.order_line_id in lines_by_id else "",
+                "quantity": rl.quantity,
+            }
             for rl in request_row.lines.all()
         ],
         "created": request_row.created_at,
@@ -231,7 +237,8 @@ def order_list(request):
     if request.htmx and cursor:
         return render(request, "storefront/_order_page.html", context)
     context["tabs"] = [
-        {"key": key, "label": label, "active": key == tab, "url": f"{path}?tab={key}"} for key, label, _s in TABS
+        {"key": key, "label": label, "active": key == tab, "url": f"{path}?tab={key}"}
+        for key, label, _s in TABS
     ]
     context["current_tab"] = tab
     return render(request, "storefront/orders.html", context)
@@ -362,7 +369,10 @@ def order_pay(request, order_id):
     if request.method == "POST":
         try:
             _payment, params = payment_create(
-                customer=customer, order_id=order.pk, provider=chosen, base_url=request.build_absolute_uri("/")
+                customer=customer,
+                order_id=order.pk,
+                provider=chosen,
+                base_url=request.build_absolute_uri("/"),
             )
         except DomainError as exc:
             if exc.code == "provider_unavailable":
@@ -407,7 +417,9 @@ def refund_new(request, order_id):
     for row in order.refund_requests.all():
         if row.status in (RefundStatus.PENDING, RefundStatus.APPROVED, RefundStatus.REFUNDED):
             for refund_line in row.lines.all():
-                claimed[refund_line.order_line_id] = claimed.get(refund_line.order_line_id, 0) + refund_line.quantity
+                claimed[refund_line.order_line_id] = (
+                    claimed.get(refund_line.order_line_id, 0) + refund_line.quantity
+                )
     choices = [
         {**_line_out(line), "left": line.quantity - claimed.get(line.pk, 0), "picked": 0} for line in lines
     ]

@@ -10,6 +10,7 @@ from django.db.models import Sum
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from mendian.core.errors import DomainError, NotFound
 from mendian.core.money import format_yuan
@@ -204,24 +205,24 @@ def order_detail(request, order_id):
 
 # --- CSV export ----------------------------------------------------------------------------------------
 EXPORT_HEADER = (
-    "订单号",
-    "下单时间",
-    "门店编码",
-    "门店",
-    "状态",
-    "履约方式",
-    "件数",
-    "商品金额",
-    "优惠",
-    "配送费",
-    "订单金额",
-    "已支付",
-    "已退款",
-    "币种",
-    "支付时间",
-    "完成时间",
-    "取消时间",
-    "联系电话",
+    gettext_noop("订单号"),
+    gettext_noop("下单时间"),
+    gettext_noop("门店编码"),
+    gettext_noop("门店"),
+    gettext_noop("状态"),
+    gettext_noop("履约方式"),
+    gettext_noop("件数"),
+    gettext_noop("商品金额"),
+    gettext_noop("优惠"),
+    gettext_noop("配送费"),
+    gettext_noop("订单金额"),
+    gettext_noop("已支付"),
+    gettext_noop("已退款"),
+    gettext_noop("币种"),
+    gettext_noop("支付时间"),
+    gettext_noop("完成时间"),
+    gettext_noop("取消时间"),
+    gettext_noop("联系电话"),
 )
 
 

@@ -166,10 +166,10 @@
 
   // ---- buying: toasts, the cart bar, buy buttons, countdowns, checkout helpers ---------------
   function toast(text, kind) {
-    var box = document.querySelector("[data-toasts]");
+    var box = document.querySelector("[data-popups]");
     if (!box || !text) return;
     var el = document.createElement("div");
-    el.className = "toast" + (kind === "error" ? " error" : "");
+    el.className = "popup" + (kind === "error" ? " error" : "");
     el.setAttribute("role", kind === "error" ? "alert" : "status");
     el.textContent = text;
     box.appendChild(el);
