@@ -1,20 +1,30 @@
-"""Benchmark: the checkout hot path — `POST /api/v1/checkout/quote`, `POST /api/v1/orders` (3 lines,
-stock reserved, with an Idempotency-Key) and `GET /api/v1/orders/{id}` — against the real server.
+"""Benchmark: the checkout hot path and the complete order — `POST /api/v1/checkout/quote`,
+`POST /api/v1/orders` (3 lines, stock reserved, with an Idempotency-Key), `GET /api/v1/orders/{id}`
+and the whole flow order → sandbox payment → notify → paid — against the real server.
 
 Seeds PostgreSQL database `mendian_bench_orders` (recreated each run) with one merchant, one store
 open all day, 30 SKUs with a million units each (through the inventory service) and 64 members with
-access tokens. Then it starts `mendian serve --no-worker` (MENDIAN_BENCH=1) and measures, three
-times each, median reported, with Python client processes (each its own members, keep-alive):
+access tokens. Then it starts `mendian serve --no-worker` (MENDIAN_BENCH=1, MENDIAN_SANDBOX=1) and
+measures, `--runs` times each, median reported, with Python client processes (each its own
+members, keep-alive):
 
 - baseline: the minimal Django JSON view (`/bench/ping`) on the same server and middleware;
 - quote:    the pricing pipeline and every check, no writes;
 - order:    a 3-line pickup order (about 25 queries, 3 conditional stock UPDATEs);
-- detail:   a member reading one of their orders.
+- detail:   a member reading one of their orders;
+- flow:     one complete order per iteration, four requests: create the order, start a sandbox
+            payment (`POST /api/v1/orders/{id}/payments`), pay on the sandbox gateway's page
+            (`POST /sandbox-pay/{payment_id}/confirm`, which signs the notification and passes it
+            through the same notify path as a provider's callback), read the order back `paid`.
+            Its figure is complete orders/s (target >= 100) and the latency of a whole order.
 
-Afterwards every level must still equal its ledger (`mendian check-stock`) and the number of
-orders in the database must equal the 201s counted by the clients.
+Besides requests/s and p50/p99 it prints the CPU that the server's processes and this database's
+PostgreSQL backends spent per request, and the rate that CPU would allow on this machine's cores
+with nothing else running. Afterwards every level must still equal its ledger (`mendian
+check-stock`) and the number of orders in the database must equal the 201s counted by the clients.
 
     .venv/bin/python bench/order_flow.py [--seconds 10] [--client-processes 8] [--runs 3]
+        [--database-url postgres://…/mendian_bench_orders] [--redis-url redis://…/4]
 """
 
 from __future__ import annotations

@@ -145,3 +145,33 @@ def test_delivery_address_outside_the_radius_gets_the_clear_error(live_server, n
     page.wait_for_load_state()
     assert "配送范围内" in page.get_by_role("alert").inner_text()
     assert not Order.objects.exists()
+
+
+def test_short_cart_offers_a_nearby_store_with_everything(live_server, new_page, screenshot, shop):
+    from mendian.core.scope import Actor
+    from mendian.inventory import services as inventory
+
+    customer = CustomerFactory(nickname="小明")
+    page = new_page(PHONE, **PHONE_CONTEXT)
+    sign_in(page, live_server, customer)
+    page.goto(f"{live_server.url}/stores/{shop.store.pk}/")
+    card = page.locator(".product-card", has_text="乐事原味薯片")
+    for count in ("1", "2", "3"):
+        card.get_by_role("button", name=re.compile("加入购物车")).click()
+        expect(page.locator("[data-cart-count]")).to_have_text(count)
+    inventory.stock_adjust(
+        actor=Actor.system(shop.merchant.pk), store=shop.store, sku=shop.chips, delta=-2, reason="damaged"
+    )
+
+    page.goto(live_server.url + "/cart/")
+    assert page.locator("[data-line-note]").inner_text() == "库存不足，仅剩 1 件"
+    offer = page.locator("[data-alt-store]")
+    assert offer.count() == 1 and "王家墩店" in offer.inner_text()
+    assert_fits_the_phone(page)
+    screenshot(page, "buying-cart-short-phone")
+
+    offer.get_by_role("button", name="切换到此店").click()
+    page.locator(".message", has_text="已切换到 王家墩店").wait_for()
+    assert "王家墩店" in page.locator(".store-strip").inner_text()
+    assert page.locator("[data-shortage]").count() == 0
+    assert page.locator("[data-qty]").inner_text() == "3"

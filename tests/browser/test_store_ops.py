@@ -12,7 +12,14 @@ from mendian.checkout.selectors import CheckoutInput
 from mendian.core.scope import Actor, Role
 from mendian.inventory.services import stock_adjust, stocktake_start
 from mendian.orders.models import Order, OrderStatus
-from mendian.orders.services import order_create, order_mark_paid
+from mendian.orders.services import (
+    order_accept,
+    order_create,
+    order_mark_paid,
+    order_ready,
+    pickup_verify,
+    refund_request_create,
+)
 from tests.browser.conftest import PHONE
 from tests.factories import (
     CustomerFactory,
@@ -26,6 +33,14 @@ from tests.factories import (
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "correct-horse-9"
+# The machine running these may be busy; the live server answers slowly then, never wrongly.
+PATIENCE_MS = 30_000
+
+
+def _patient(page):
+    page.set_default_timeout(PATIENCE_MS)
+    page.set_default_navigation_timeout(PATIENCE_MS)
+    return page
 
 
 @pytest.fixture
@@ -87,7 +102,7 @@ def _sign_in(page, base: str, username: str) -> None:
 def test_clerk_sees_the_order_arrive_accepts_readies_and_verifies(
     live_server, counter, desktop_page, new_page, screenshot
 ):
-    page, base = desktop_page, live_server.url
+    page, base = _patient(desktop_page), live_server.url
     _place(counter, (counter["water"], 1))  # an order already waiting
     _sign_in(page, base, "clerk")
     page.goto(f"{base}/store/orders/")
@@ -107,7 +122,7 @@ def test_clerk_sees_the_order_arrive_accepts_readies_and_verifies(
     )
     order = _place(counter, (counter["water"], 2), (counter["chips"], 1), note="不要袋子")
     card = page.locator(f"[data-order='{order.number}']")
-    expect(card).to_be_visible(timeout=15_000)
+    expect(card).to_be_visible(timeout=PATIENCE_MS)
     assert page.evaluate("window.__sameDocument") is True  # no navigation happened
     assert page.evaluate("window.__beeps") >= 1  # the alert sounded
     expect(page.locator("[data-column=paid] .order-card")).to_have_count(2)
@@ -147,12 +162,7 @@ def test_clerk_sees_the_order_arrive_accepts_readies_and_verifies(
 
     # The counter phone (the desktop tab stops polling first: the test server is small).
     page.goto("about:blank")
-    phone = new_page(PHONE, is_mobile=True, has_touch=True, device_scale_factor=2)
-    import time
-    t0 = time.time()
-    phone.on("request", lambda r: print(f"{time.time()-t0:6.2f} REQ {r.method} {r.url}", flush=True))
-    phone.on("requestfinished", lambda r: print(f"{time.time()-t0:6.2f} FIN {r.url}", flush=True))
-    phone.on("requestfailed", lambda r: print(f"{time.time()-t0:6.2f} FAIL {r.url} {r.failure}", flush=True))
+    phone = _patient(new_page(PHONE, is_mobile=True, has_touch=True, device_scale_factor=2))
     _sign_in(phone, base, "clerk")
     phone.goto(f"{base}/store/orders/")
     expect(phone.locator("[data-column=paid] .order-card")).to_have_count(1)
@@ -162,10 +172,20 @@ def test_clerk_sees_the_order_arrive_accepts_readies_and_verifies(
 
 
 def test_manager_walks_the_stock_pages(live_server, counter, desktop_page, screenshot):
-    page, base = desktop_page, live_server.url
+    page, base = _patient(desktop_page), live_server.url
     stocktake_start(actor=Actor.system(counter["merchant"].pk), store=counter["store"], note="月末盘点")
     order = _place(counter, (counter["water"], 3))
+    collected = _place(counter, (counter["chips"], 1))
+    clerk = Actor(
+        role=Role.STORE_CLERK, merchant_id=counter["merchant"].pk, store_id=counter["store"].pk, label="t"
+    )
+    order_accept(actor=clerk, order_id=collected.pk)
+    order_ready(actor=clerk, order_id=collected.pk)
+    pickup_verify(actor=clerk, store=counter["store"], code=collected.pickup_code)
+    refund_request_create(customer=collected.customer, order_id=collected.pk, lines=None, reason="包装破损")
     _sign_in(page, base, "manager")
+    expect(page.locator(".queue-stats .value.hot")).to_have_text("1")
+    screenshot(page, "store-ops-dashboard-desktop")
 
     page.goto(f"{base}/store/stock/")
     expect(page.locator("tr[data-sku='C-70']")).to_contain_text("低库存")
@@ -203,3 +223,14 @@ def test_manager_walks_the_stock_pages(live_server, counter, desktop_page, scree
     page.goto(f"{base}/store/orders/{order.pk}/")
     expect(page.locator(".timeline")).to_contain_text("已支付")
     screenshot(page, "store-ops-order-desktop")
+
+    page.goto(f"{base}/store/refunds/")
+    refund = page.locator(".refund-card", has_text=collected.number)
+    expect(refund).to_contain_text("包装破损")
+    screenshot(page, "store-ops-refunds-desktop")
+    refund.locator("summary", has_text="驳回").click()
+    refund.get_by_placeholder("驳回原因（顾客可见）").fill("商品已拆封使用")
+    refund.get_by_role("button", name="确认驳回").click()
+    expect(page.locator(".empty")).to_contain_text("没有待审核的售后申请")
+    collected.refresh_from_db()
+    assert collected.status == OrderStatus.REFUND_REJECTED

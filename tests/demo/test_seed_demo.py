@@ -382,3 +382,61 @@ def test_demo_customers_sign_in_through_the_sandbox_sms_outbox(demo, api, phone,
 
     assert response.status_code == 200, response.content
     assert response.json()["member"]["phone_masked"] == f"{phone[:3]}****{phone[-4:]}"
+
+
+# --- what the consoles and the storefront show on first start ----------------------------------------
+
+
+def test_every_product_has_a_cover_picture_on_the_store_list(demo):
+    from mendian.catalog import selectors
+
+    assert not Product.objects.filter(
+        merchant__code__in=["wuhan-fresh", "chulu-bakery"], cover_image=""
+    ).exists()
+    items = selectors.store_products(store=store("jianghan-lu"), limit=100)["items"]
+    assert items and all(item["image"] and item["thumbnail"] for item in items)
+
+
+def test_every_listed_sku_has_a_stock_level_in_every_store_some_low_some_sold_out(fresh):
+    delisted = {(d.store_code, d.product_name) for d in data.FRESH.delistings}
+    levels = set(StockLevel.objects.filter(store__merchant=fresh).values_list("store__code", "sku__sku_code"))
+    expected = {
+        (store_seed.code, sku_code)
+        for store_seed in data.FRESH.stores
+        for sku_code, product_name in Sku.objects.filter(merchant=fresh).values_list(
+            "sku_code", "product__name"
+        )
+        if (store_seed.code, product_name) not in delisted
+    }
+    assert expected <= levels
+    on_hand = StockLevel.objects.filter(store__merchant=fresh).values_list("on_hand", flat=True)
+    assert 0 in on_hand and any(0 < value <= 3 for value in on_hand)
+    sold_out = StockLevel.objects.filter(store=store("jianghan-lu"), on_hand=0).first()
+    assert sold_out is not None
+    assert [
+        m.type for m in StockMovement.objects.filter(store=sold_out.store, sku=sold_out.sku).order_by("pk")
+    ] == ["receive", "sale"]
+
+
+def test_some_levels_carry_their_own_low_stock_threshold_and_alert(fresh):
+    from mendian.inventory.models import StockAlert
+
+    custom = StockLevel.objects.filter(store__merchant=fresh, low_stock_threshold__isnull=False)
+    assert custom.count() >= 5
+    assert StockAlert.objects.filter(store__merchant=fresh, resolved_at__isnull=True).exists()
+
+
+def test_the_flagship_has_orders_in_every_state_the_consoles_show(fresh):
+    from mendian.orders.models import Order
+
+    orders = Order.objects.filter(store=store("jianghan-lu"), note__startswith="演示订单")
+    assert sorted(orders.values_list("fulfilment_type", "status")) == sorted(
+        [
+            ("pickup", "paid"),
+            ("pickup", "ready_for_pickup"),
+            ("pickup", "completed"),
+            ("delivery", "out_for_delivery"),
+        ]
+    )
+    assert all(order.paid_amount == order.total > 0 for order in orders)
+    assert stock_check() == []

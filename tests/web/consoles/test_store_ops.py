@@ -453,3 +453,9 @@ def test_another_stores_manager_cannot_decide(merchant, refund_request):
     assert stranger.post(f"/store/refunds/{refund_request.pk}/approve/").status_code == 404
     assert "破损了" not in _body(stranger.get("/store/refunds/"))
     assert RefundRequest.objects.get(pk=refund_request.pk).status == RefundStatus.PENDING
+
+
+def test_dashboard_counts_the_queue(clerk_client, order, stocked):
+    body = _body(clerk_client.get("/store/"))
+
+    assert "queue-stats" in body and 'class="value hot">1<' in body

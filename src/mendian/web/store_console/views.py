@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from mendian.catalog.selectors import category_tree, product_get_for_actor, store_catalog_for_actor
 from mendian.catalog.services import store_listing_set
 from mendian.core.errors import DomainError, NotFound
+from mendian.orders.selectors import store_queue_state
 from mendian.stores.hours import store_local_today, store_open_state
 from mendian.stores.models import StoreStatus
 from mendian.stores.services import special_day_delete, special_day_set, store_set_hours, store_set_status
@@ -106,6 +107,7 @@ def dashboard(request):
             "week": _week(store),
             "special_days": store_future_special_days(store=store)[:5],
             "today": store_local_today(store),
+            "queue": store_queue_state(actor=request.actor, store=store)["counts"],
         },
         nav="dashboard",
     )

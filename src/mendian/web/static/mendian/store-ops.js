@@ -247,6 +247,9 @@
     renderToggle();
     checkNewOrders();
     $$(document, "[data-scan]").forEach(setupScan);
+    // A refused code stays in the box, selected: the next one typed replaces it.
+    var refused = document.querySelector(".code-input.invalid");
+    if (refused) { refused.focus(); refused.select(); }
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
