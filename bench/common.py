@@ -488,6 +488,17 @@ def load_average() -> str:
     return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} CPUs"
 
 
+def cpu_reference_ms() -> float:
+    """CPU milliseconds of a fixed pure-Python loop: how fast a core runs Python right now. Shared
+    or oversubscribed cores run it slower, and every CPU-per-request figure of the same run is
+    inflated by the same factor."""
+    started = time.process_time()
+    total = 0
+    for number in range(3_000_000):
+        total += number * number
+    return (time.process_time() - started) * 1000
+
+
 def describe_machine() -> str:
     cpus = os.cpu_count()
     model = ""
@@ -507,7 +518,10 @@ def describe_machine() -> str:
         )
         memory = f", {kb / 1024 / 1024:.1f} GiB RAM"
     priority = f"; BENCH_NICE={NICE}" if NICE else ""
-    return f"{cpus} CPUs {model}{memory}; Python {sys.version.split()[0]}; load from {load_client}{priority}"
+    return (
+        f"{cpus} CPUs {model}{memory}; Python {sys.version.split()[0]}; load from {load_client}{priority}; "
+        f"reference loop {cpu_reference_ms():.0f} ms CPU"
+    )
 
 
 def summary_of(samples_s: list[float]) -> dict[str, float]:
