@@ -433,13 +433,23 @@ def _variants_at(store: Store) -> QuerySet:
     )
 
 
+# The order shoppers expect the spec rows in. PostgreSQL's jsonb does not keep the key order a
+# product was entered with, so the order cannot come from the stored dict.
+SPEC_ORDER = ("颜色", "颜色分类", "款式", "尺码", "尺寸", "规格", "型号", "容量", "重量", "口味", "包装", "套餐")
+
+
+def spec_sort_key(name: str) -> tuple[int, str]:
+    return (SPEC_ORDER.index(name) if name in SPEC_ORDER else len(SPEC_ORDER), name)
+
+
 def spec_options(variants: Iterable[Sku]) -> dict[str, list[str]]:
-    """{"颜色": ["红", "蓝"], …}: each spec's values in the order the variants first use them."""
+    """{"颜色": ["红", "蓝"], …}: the specs in `SPEC_ORDER` (others after, by name), each spec's
+    values in the order the variants (by position) first use them."""
     options: dict[str, dict[str, None]] = {}
     for variant in variants:
         for name, value in (variant.specs or {}).items():
             options.setdefault(name, {}).setdefault(str(value), None)
-    return {name: list(values) for name, values in options.items()}
+    return {name: list(options[name]) for name in sorted(options, key=spec_sort_key)}
 
 
 def image_row(image: ProductImage) -> dict:
