@@ -435,7 +435,20 @@ def _variants_at(store: Store) -> QuerySet:
 
 # The order shoppers expect the spec rows in. PostgreSQL's jsonb does not keep the key order a
 # product was entered with, so the order cannot come from the stored dict.
-SPEC_ORDER = ("颜色", "颜色分类", "款式", "尺码", "尺寸", "规格", "型号", "容量", "重量", "口味", "包装", "套餐")
+SPEC_ORDER = (
+    "颜色",
+    "颜色分类",
+    "款式",
+    "尺码",
+    "尺寸",
+    "规格",
+    "型号",
+    "容量",
+    "重量",
+    "口味",
+    "包装",
+    "套餐",
+)
 
 
 def spec_sort_key(name: str) -> tuple[int, str]:
@@ -463,7 +476,8 @@ def image_row(image: ProductImage) -> dict:
 
 
 def store_product_detail(*, store: Store, product_id) -> dict:
-    """A product as sold at `store` (three queries); `404 not_found` when it is not sold there."""
+    """A product as sold at `store` (four queries, the variants' live stock last); `404 not_found`
+    when it is not sold there."""
     pk = parse_id(product_id, what="product")
     products = (
         _sellable_products(store)
@@ -737,7 +751,8 @@ def store_catalog_for_actor(
     cursor: str | None = None,
 ) -> dict:
     """Every active product of the store's merchant with the store's prices and whether it is on
-    sale there (delisted ones too, so a manager can put them back). Three queries."""
+    sale there (delisted ones too, so a manager can put them back) and each variant's live stock.
+    Four queries."""
     actor.require("catalog.read")
     actor.check_store(store)
     limit = clamp_limit(limit)
