@@ -1,6 +1,6 @@
 """POS stock-event ingestion over the signed open API, against the real server.
 
-    .venv/bin/python bench/pos_ingest.py [--repeats 3] [--clients 2] [--redis-url URL]
+    .venv/bin/python bench/pos_ingest.py [--repeats 3] [--clients 2] [--redis-url URL] [--database-url URL]
 
 A fresh PostgreSQL database `mendian_bench_pos` (dropped and recreated each run): one merchant,
 50 stores × 200 SKUs. First every level is seeded through the API (10,000 `receive` events), then
