@@ -75,7 +75,6 @@ def staff_signs_in(page, base: str, console: str, username: str, otp: str = "") 
 @pytest.fixture
 def staff(shop, settings):
     settings.REQUIRE_MFA = True  # HQ roles must prove a second factor; store roles need not
-    settings.OTP_TOTP_THROTTLE_FACTOR = 0
     StaffFactory(username="clerk", role=Role.STORE_CLERK, store=shop.store, display_name="张店员")
     boss = StaffFactory(
         username="boss", role=Role.MERCHANT_ADMIN, merchant=shop.merchant, display_name="王总"
