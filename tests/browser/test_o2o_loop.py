@@ -199,14 +199,6 @@ def test_pickup_order_goes_from_phone_to_counter_to_hq(live_server, new_page, sc
     assert "张店员" in steps  # who did it
     screenshot(hq, "loop-hq-order-detail-desktop")
 
-    # Checked last so that everything above is still proven while this is open.
-    if after_accept == "/store/orders/poll/":
-        pytest.xfail(
-            "store console bug: a card rendered by the queue's poll carries next=<the poll URL> "
-            "(store/_order_actions.html uses request.get_full_path), so accepting an order that "
-            "arrived while the queue was open lands the clerk on the bare, unstyled, non-polling "
-            "queue fragment at /store/orders/poll/ (see loop-clerk-after-accept-desktop.png)"
-        )
     assert after_accept == "/store/orders/", f"after 接单 the clerk is on {after_accept}"
 
 

@@ -79,10 +79,20 @@ def _payment_open(order: Order, adapter, *, base_url: str) -> tuple[Payment, dic
         order = _lock_order(order.pk)
         if order.status != OrderStatus.PENDING_PAYMENT:
             raise Conflict(f"Order {order.number} is {order.status}.", code="invalid_state_transition")
-        payment, _ = Payment.objects.get_or_create(
-            order=order, provider=adapter.name, defaults={"amount": order.total, "currency": order.currency}
+        # Payments of an order are only created here, under the order's lock: a payment not found
+        # now cannot appear before this transaction ends, so it is inserted once, complete.
+        payment = (
+            Payment.objects.select_for_update(of=("self",))
+            .filter(order=order, provider=adapter.name)
+            .first()
         )
-        payment = _lock_payment(payment.pk)
+        if payment is None:
+            payment = Payment(order=order, provider=adapter.name, amount=order.total, currency=order.currency)
+            payment.provider_data = adapter.create(payment)
+            payment.status = PaymentStatus.PENDING
+            payment.save(force_insert=True)
+            return payment, adapter.client_params(payment, base_url=base_url)
+        payment.order = order
         if payment.status not in OPEN_STATUSES:
             raise Conflict(f"This payment is {payment.status}.", code="invalid_state_transition")
         if payment.amount != order.total:
@@ -200,14 +210,20 @@ def notification_receive(*, provider: str, headers, body: bytes) -> str:
     with transaction.atomic():
         _lock_order(found.order_id)
         payment = _lock_payment(found.pk)
-        notification = _notification_claim(adapter.name, payment, event)
-        if notification is None:
-            return "duplicate"
-        outcome = _settle_paid(
-            payment, amount=event.amount, transaction_id=event.transaction_id, paid_at=event.paid_at or _now()
-        )
-        PaymentNotification.objects.filter(pk=notification.pk).update(outcome=outcome)
-        return outcome
+        return _payment_event_apply(adapter.name, payment, event)
+
+
+def _payment_event_apply(provider: str, payment: Payment, event: PaymentEvent) -> str:
+    """A verified payment event for `payment` (the order and the payment rows are locked): dedupe
+    by notification id, settle, record the outcome."""
+    notification = _notification_claim(provider, payment, event)
+    if notification is None:
+        return "duplicate"
+    outcome = _settle_paid(
+        payment, amount=event.amount, transaction_id=event.transaction_id, paid_at=event.paid_at or _now()
+    )
+    PaymentNotification.objects.filter(pk=notification.pk).update(outcome=outcome)
+    return outcome
 
 
 def _notification_claim(provider: str, payment: Payment, event: PaymentEvent) -> PaymentNotification | None:
@@ -272,15 +288,33 @@ def sandbox_payment_get(*, payment_id: str) -> Payment:
 def sandbox_confirm(*, payment_id: str) -> str:
     """The customer pays on the sandbox page; the gateway then sends its signed notification, which
     goes through `notification_receive` like any provider's. `409 payment_closed` when closed."""
-    payment = sandbox_payment_get(payment_id=payment_id)
+    outcome, _ = sandbox_pay(payment=sandbox_payment_get(payment_id=payment_id))
+    return outcome
+
+
+def sandbox_pay(*, payment: Payment) -> tuple[str, Payment]:
+    """`sandbox_confirm` for a payment the pay page has already loaded: (outcome, the payment as
+    settled). The gateway's signed notification is verified and applied as `notification_receive`
+    does, but under the row locks already held: the gateway's "paid" is committed even when
+    applying the notification fails, as it is when the gateway and the shop are two systems."""
+    adapter = provider_get("sandbox")
+    failure = None
     with transaction.atomic():
         _lock_order(payment.order_id)
         payment = _lock_payment(payment.pk)
         if not sandbox_gateway.customer_pays(payment, now=_now()):
             raise Conflict("This payment was closed.", code="payment_closed")
         Payment.objects.filter(pk=payment.pk).update(provider_data=payment.provider_data, updated_at=_now())
-    headers, body = sandbox_gateway.signed_notification(payment)
-    return notification_receive(provider="sandbox", headers=headers, body=body)
+        headers, body = sandbox_gateway.signed_notification(payment)
+        try:
+            with transaction.atomic():
+                event: PaymentEvent = adapter.parse_notification(headers=headers, body=body)
+                outcome = _payment_event_apply(adapter.name, payment, event)
+        except Exception as exc:  # noqa: BLE001 - re-raised once the gateway's state is committed
+            failure = exc
+    if failure is not None:
+        raise failure
+    return outcome, payment
 
 
 # --- refunds -------------------------------------------------------------------------------------

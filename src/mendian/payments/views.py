@@ -43,10 +43,10 @@ def sandbox_confirm(request, payment_id: str):
         state = "paid" if payment.status not in ("created", "pending") else "open"
         return _page(request, payment, state=state)
     try:
-        outcome = services.sandbox_confirm(payment_id=payment_id)
+        outcome, _ = services.sandbox_pay(payment=payment)
     except DomainError as exc:
         payment.refresh_from_db()
         return _page(request, payment, state="error", message=exc.detail or exc.code, status=exc.status)
-    payment.refresh_from_db()
+    # The page shows only what paying does not change (amount, order number, store).
     message = "订单已取消，款项将原路退回。" if outcome == "paid_after_cancel" else ""
     return _page(request, payment, state="paid", message=message)

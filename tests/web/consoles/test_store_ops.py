@@ -161,6 +161,18 @@ def test_clerk_accepts_marks_ready_and_the_card_moves(clerk_client, order):
     assert column["status"] == S.READY_FOR_PICKUP and [c["order"].pk for c in column["cards"]] == [order.pk]
 
 
+def test_accepting_a_card_the_live_queue_added_returns_to_the_queue_page(clerk_client, order):
+    # Cards rendered by the poll carry the poll fragment's URL as `next`.
+    response = clerk_client.post(
+        f"/store/orders/{order.pk}/accept/", {"next": "/store/orders/poll/?tab=&v=123abc"}
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == "/store/orders/?tab="
+    order.refresh_from_db()
+    assert order.status == S.PREPARING
+
+
 def test_accepting_twice_says_the_state_changed(clerk_client, order):
     clerk_client.post(f"/store/orders/{order.pk}/accept/")
 

@@ -112,7 +112,9 @@ def _hint(order) -> str:
     status = order.status
     if status == S.PENDING_PAYMENT:
         return _("请在支付截止前完成支付，超时订单将自动取消")
-    if status in (S.PAID, S.PREPARING):
+    if status == S.PAID:
+        return _("已支付，等待门店接单")
+    if status == S.PREPARING:
         return _("门店正在备货，备好后凭取货码到店自提") if pickup else _("门店正在备货，备好后安排配送")
     if status == S.READY_FOR_PICKUP:
         return _("商品已备好，请凭取货码到店自提")

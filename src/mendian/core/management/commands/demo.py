@@ -11,5 +11,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):
         call_command("migrate", interactive=False, verbosity=1)
-        call_command("seed_demo")
+        host = "localhost" if opts["host"] in ("127.0.0.1", "0.0.0.0") else opts["host"]  # noqa: S104
+        call_command("seed_demo", base_url=f"http://{host}:{opts['port']}")
         call_command("serve", host=opts["host"], port=opts["port"])
