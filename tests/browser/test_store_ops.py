@@ -231,6 +231,6 @@ def test_manager_walks_the_stock_pages(live_server, counter, desktop_page, scree
     refund.locator("summary", has_text="驳回").click()
     refund.get_by_placeholder("驳回原因（顾客可见）").fill("商品已拆封使用")
     refund.get_by_role("button", name="确认驳回").click()
-    expect(page.locator(".empty")).to_contain_text("没有待审核的售后申请")
+    expect(page.locator("div.empty")).to_contain_text("没有待审核的售后申请")
     collected.refresh_from_db()
     assert collected.status == OrderStatus.REFUND_REJECTED

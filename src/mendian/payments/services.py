@@ -50,8 +50,11 @@ def _lock_order(order_id) -> Order:
     return Order.objects.select_for_update(of=("self",)).get(pk=order_id)
 
 
-def _lock_payment(pk) -> Payment:
-    return Payment.objects.select_for_update(of=("self",)).select_related("order").get(pk=pk)
+def _lock_payment(pk, order: Order) -> Payment:
+    """The payment row, locked, with `order` (its order, locked just before) as its `.order`."""
+    payment = Payment.objects.select_for_update().get(pk=pk)
+    payment.order = order
+    return payment
 
 
 # --- creating ------------------------------------------------------------------------------------
@@ -81,11 +84,7 @@ def _payment_open(order: Order, adapter, *, base_url: str) -> tuple[Payment, dic
             raise Conflict(f"Order {order.number} is {order.status}.", code="invalid_state_transition")
         # Payments of an order are only created here, under the order's lock: a payment not found
         # now cannot appear before this transaction ends, so it is inserted once, complete.
-        payment = (
-            Payment.objects.select_for_update(of=("self",))
-            .filter(order=order, provider=adapter.name)
-            .first()
-        )
+        payment = Payment.objects.select_for_update().filter(order=order, provider=adapter.name).first()
         if payment is None:
             payment = Payment(order=order, provider=adapter.name, amount=order.total, currency=order.currency)
             payment.provider_data = adapter.create(payment)
@@ -172,6 +171,16 @@ def _settle_paid(payment: Payment, *, amount: int, transaction_id: str, paid_at:
     return NotificationOutcome.PAID
 
 
+def _verified_event(adapter, provider: str, *, headers, body: bytes) -> PaymentEvent:
+    try:
+        return adapter.parse_notification(headers=headers, body=body)
+    except NotificationRejected as exc:
+        logger.warning("rejected %s notification: %s", provider, exc.reason)
+        raise DomainError(
+            "The notification failed verification.", code="invalid_notification", status=400
+        ) from None
+
+
 def notification_receive(*, provider: str, headers, body: bytes) -> str:
     """Handles a provider callback: verify (`400 invalid_notification`, nothing changes), find the
     payment (`404 not_found`), lock the order and the payment, dedupe by notification id, check the
@@ -179,13 +188,7 @@ def notification_receive(*, provider: str, headers, body: bytes) -> str:
     refund the same way (`refund_settle`). Returns the outcome; repeats answer `duplicate` and
     change nothing."""
     adapter = provider_get(provider)
-    try:
-        event: PaymentEvent = adapter.parse_notification(headers=headers, body=body)
-    except NotificationRejected as exc:
-        logger.warning("rejected %s notification: %s", provider, exc.reason)
-        raise DomainError(
-            "The notification failed verification.", code="invalid_notification", status=400
-        ) from None
+    event = _verified_event(adapter, provider, headers=headers, body=body)
     if event.kind == "ignored":
         # Verified, but settles nothing (e.g. Alipay's WAIT_BUYER_PAY): acknowledge it so the
         # provider stops retrying.
@@ -208,8 +211,8 @@ def notification_receive(*, provider: str, headers, body: bytes) -> str:
     if event.kind == "refund":
         return _refund_notification(adapter.name, found, event)
     with transaction.atomic():
-        _lock_order(found.order_id)
-        payment = _lock_payment(found.pk)
+        order = _lock_order(found.order_id)
+        payment = _lock_payment(found.pk, order)
         return _payment_event_apply(adapter.name, payment, event)
 
 
@@ -250,8 +253,8 @@ def _refund_notification(provider: str, found: Payment, event: PaymentEvent) -> 
         logger.warning("%s refund notification %s for an unknown refund", provider, event.notification_id)
         raise NotFound("No such refund.")
     with transaction.atomic():
-        _lock_order(found.order_id)
-        payment = _lock_payment(found.pk)
+        order = _lock_order(found.order_id)
+        payment = _lock_payment(found.pk, order)
         notification = _notification_claim(provider, payment, event)
         if notification is None:
             return "duplicate"
@@ -300,15 +303,15 @@ def sandbox_pay(*, payment: Payment) -> tuple[str, Payment]:
     adapter = provider_get("sandbox")
     failure = None
     with transaction.atomic():
-        _lock_order(payment.order_id)
-        payment = _lock_payment(payment.pk)
+        order = _lock_order(payment.order_id)
+        payment = _lock_payment(payment.pk, order)
         if not sandbox_gateway.customer_pays(payment, now=_now()):
             raise Conflict("This payment was closed.", code="payment_closed")
         Payment.objects.filter(pk=payment.pk).update(provider_data=payment.provider_data, updated_at=_now())
         headers, body = sandbox_gateway.signed_notification(payment)
         try:
             with transaction.atomic():
-                event: PaymentEvent = adapter.parse_notification(headers=headers, body=body)
+                event = _verified_event(adapter, adapter.name, headers=headers, body=body)
                 outcome = _payment_event_apply(adapter.name, payment, event)
         except Exception as exc:  # noqa: BLE001 - re-raised once the gateway's state is committed
             failure = exc
@@ -332,8 +335,8 @@ def refund_start(*, order: Order, amount: int, refund_request_id, reason: str) -
         found = Payment.objects.filter(order_id=order.pk, public_id=order.payment_id).first()
         if not order.payment_id or found is None:
             raise Conflict(f"Order {order.number} has no payment to refund.", code="payment_not_found")
-        _lock_order(order.pk)
-        payment = _lock_payment(found.pk)
+        locked_order = _lock_order(order.pk)
+        payment = _lock_payment(found.pk, locked_order)
         existing = None
         if refund_request_id is not None:
             existing = Refund.objects.filter(refund_request_id=refund_request_id).first()
@@ -372,8 +375,8 @@ def refund_settle(*, refund_id: int, succeeded: bool, provider_refund_id: str = 
     """Records a refund's final result (from the provider's reply, notification or query)."""
     refund = Refund.objects.select_related("payment__order").get(pk=refund_id)
     with transaction.atomic():
-        _lock_order(refund.payment.order_id)
-        payment = _lock_payment(refund.payment_id)
+        order = _lock_order(refund.payment.order_id)
+        payment = _lock_payment(refund.payment_id, order)
         refund = Refund.objects.select_for_update().get(pk=refund_id)
         if refund.status != RefundStatus.PENDING:
             return refund.status
@@ -421,8 +424,8 @@ def payment_reconcile(*, payment_id: int) -> str:
     if result.state == "pending":
         try:
             with transaction.atomic():
-                _lock_order(payment.order_id)
-                locked = _lock_payment(payment.pk)
+                order = _lock_order(payment.order_id)
+                locked = _lock_payment(payment.pk, order)
                 if locked.status not in OPEN_STATUSES:
                     return "skipped"
                 adapter.close(locked)
@@ -444,8 +447,8 @@ def payment_reconcile(*, payment_id: int) -> str:
         )
         return result.state
     with transaction.atomic():
-        _lock_order(payment.order_id)
-        locked = _lock_payment(payment.pk)
+        order = _lock_order(payment.order_id)
+        locked = _lock_payment(payment.pk, order)
         return _settle_paid(
             locked,
             amount=result.amount,

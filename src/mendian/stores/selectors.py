@@ -2,7 +2,6 @@
 
 import datetime as dt
 import math
-from dataclasses import dataclass
 from functools import partial
 
 from django.db.models import Count, Prefetch, Q, QuerySet, Window
@@ -55,11 +54,26 @@ DENSE_BOX_ROWS = 200
 _PREFILTER_COLUMNS = ("pk", "lat", "lng", "delivery_radius_m")
 
 
-@dataclass(frozen=True, slots=True)
 class StoreHit:
-    store: Store
-    distance_m: float
-    is_open: bool
+    """A store found near a point. `is_open` (at the search's time) is worked out on first read:
+    the consumer API computes the whole open state itself, and a page's schedules are its work."""
+
+    __slots__ = ("_at", "_is_open", "distance_m", "store")
+
+    def __init__(self, *, store: Store, distance_m: float, is_open: bool | None = None, at=None):
+        self.store = store
+        self.distance_m = distance_m
+        self._is_open = is_open
+        self._at = at
+
+    @property
+    def is_open(self) -> bool:
+        if self._is_open is None:
+            self._is_open = store_is_open(self.store, self._at)
+        return self._is_open
+
+    def __repr__(self) -> str:
+        return f"StoreHit(store={self.store!r}, distance_m={self.distance_m!r})"
 
 
 def parse_store_id(value: str | int) -> int:
@@ -287,10 +301,9 @@ def stores_nearest(
     if not open_now:
         page = candidates[offset : offset + limit]
         stores = _stores_by_id_with_schedule([pk for _, pk in page], at=at)
+        at = at or dt.datetime.now(dt.UTC)
         return [
-            StoreHit(store=stores[pk], distance_m=distance, is_open=store_is_open(stores[pk], at))
-            for distance, pk in page
-            if pk in stores
+            StoreHit(store=stores[pk], distance_m=distance, at=at) for distance, pk in page if pk in stores
         ]
 
     # Whether a store is open depends on its hours, so candidates are loaded nearest first in
