@@ -128,6 +128,7 @@ def test_member_token_refuses_a_bad_phone_before_creating_anyone(db):
     assert Customer.objects.count() == 0 and AuthToken.objects.count() == 0
 
 
+@pytest.mark.once
 def test_the_mendian_cli_runs_member_token_with_a_hyphen(db, tmp_path):
     import os
     import subprocess

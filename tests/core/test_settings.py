@@ -29,18 +29,21 @@ def run_settings(tmp_path, **env):
     )
 
 
+@pytest.mark.once
 def test_secret_key_is_required_outside_the_demo(tmp_path):
     result = run_settings(tmp_path)
     assert result.returncode != 0
     assert "SECRET_KEY is required" in result.stderr
 
 
+@pytest.mark.once
 def test_pii_keys_are_required_outside_the_demo(tmp_path):
     result = run_settings(tmp_path, SECRET_KEY="x" * 50)
     assert result.returncode != 0
     assert "MENDIAN_PII_KEYS is required" in result.stderr
 
 
+@pytest.mark.once
 def test_production_defaults_are_safe(tmp_path):
     from cryptography.fernet import Fernet
 
@@ -53,6 +56,7 @@ def test_production_defaults_are_safe(tmp_path):
     assert values["ssl_redirect"] is True
 
 
+@pytest.mark.once
 def test_demo_runs_on_embedded_defaults_with_generated_secrets(tmp_path):
     result = run_settings(tmp_path, MENDIAN_DEMO="1")
     assert result.returncode == 0, result.stderr

@@ -2,6 +2,7 @@
 from their schemas, victims' objects built with the apps' own services, and row snapshots."""
 
 import datetime as dt
+import functools
 import itertools
 import re
 
@@ -18,9 +19,16 @@ APIS = {"consumer": consumer_api, "staff": staff_api, "hq": hq_api, "open": open
 _numbers = itertools.count(1)
 
 
+@functools.cache
+def openapi_document(name: str) -> dict:
+    """One API's OpenAPI document, built once per test process (building it takes about a second,
+    and collection asks for it dozens of times). Callers must not modify it."""
+    return APIS[name].get_openapi_schema()
+
+
 def operations(name: str) -> list[tuple[str, str, dict]]:
     """(METHOD, path, operation) of one API's OpenAPI document, in document order."""
-    schema = APIS[name].get_openapi_schema()
+    schema = openapi_document(name)
     return [
         (method.upper(), path, op)
         for path, ops in schema["paths"].items()
@@ -30,7 +38,7 @@ def operations(name: str) -> list[tuple[str, str, dict]]:
 
 
 def schema_components(name: str) -> dict:
-    return APIS[name].get_openapi_schema().get("components", {}).get("schemas", {})
+    return openapi_document(name).get("components", {}).get("schemas", {})
 
 
 def path_params(path: str) -> list[tuple[str, str]]:
