@@ -124,7 +124,8 @@ def test_clerk_sees_the_order_arrive_accepts_readies_and_verifies(
     card = page.locator(f"[data-order='{order.number}']")
     expect(card).to_be_visible(timeout=PATIENCE_MS)
     assert page.evaluate("window.__sameDocument") is True  # no navigation happened
-    assert page.evaluate("window.__beeps") >= 1  # the alert sounded
+    # The alert sounds once htmx has settled the swap, a moment after the card shows.
+    page.wait_for_function("window.__beeps >= 1", timeout=5_000)
     expect(page.locator("[data-column=paid] .order-card")).to_have_count(2)
     expect(page.locator("#nav-new-badge")).to_have_text("新订单 2")
     assert page.title().startswith("(2)")
