@@ -16,7 +16,13 @@ from mendian.core.errors import DomainError, NotFound
 from mendian.core.money import format_yuan
 from mendian.core.pii import mask_phone, normalize_phone
 from mendian.orders.models import FulfilmentType, Order, OrderEvent, OrderStatus
-from mendian.orders.selectors import order_get_for_actor, orders_for_hq, sales_report
+from mendian.orders.selectors import (
+    formula_safe,
+    order_get_for_actor,
+    orders_export_chunks,
+    orders_for_hq,
+    sales_report,
+)
 from mendian.payments.models import Payment
 from mendian.web.auth import hq_view
 from mendian.web.hq_console.common import message_domain_error
@@ -28,7 +34,6 @@ ORDERS_PER_PAGE = 25
 TODAY_STORES = 6
 EXPORT_CHUNK = 500
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 STATUS_TONES = {
     OrderStatus.PENDING_PAYMENT: "warn",
     OrderStatus.PAID: "info",
@@ -227,57 +232,28 @@ EXPORT_HEADER = (
 
 
 def csv_cell(value) -> str:
-    """A cell as text; one a spreadsheet would run as a formula gets a leading apostrophe."""
+    """A cell as text, local times, formula-safe."""
     if value is None:
         return ""
     if isinstance(value, dt.datetime):
         return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")
-    text = str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    return formula_safe(str(value))
 
 
 def export_rows(qs, *, chunk_size: int = EXPORT_CHUNK) -> Iterator[str]:
-    """The CSV text of `qs`, header first (with a BOM so Excel reads UTF-8), in keyset chunks of
-    `chunk_size` orders: constant memory however many orders. Phones are masked."""
+    """The CSV text of `qs`, header first (with a BOM so Excel reads UTF-8), in yuan with Chinese
+    labels; phones masked."""
     statuses = dict(OrderStatus.choices)
     fulfilment = dict(FulfilmentType.choices)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow([_(title) for title in EXPORT_HEADER])
     yield "\ufeff" + buffer.getvalue()
-    rows = qs.annotate(items=Sum("lines__quantity")).values_list(
-        "pk",
-        "number",
-        "created_at",
-        "store__code",
-        "store__name",
-        "status",
-        "fulfilment_type",
-        "items",
-        "subtotal",
-        "discount_total",
-        "delivery_fee",
-        "total",
-        "paid_amount",
-        "refunded_amount",
-        "currency",
-        "paid_at",
-        "completed_at",
-        "cancelled_at",
-        "contact_phone",
-    )
-    last = None
-    while True:
-        chunk_qs = rows.order_by("-pk")
-        if last is not None:
-            chunk_qs = chunk_qs.filter(pk__lt=last)
-        chunk = list(chunk_qs[:chunk_size])
-        if not chunk:
-            return
+    for chunk in orders_export_chunks(qs, extra=("contact_phone",), chunk_size=chunk_size):
         buffer.seek(0)
         buffer.truncate()
         for row in chunk:
-            (_pk, number, created, code, name, status, ftype, items, *amounts) = row
+            (number, created, code, name, status, ftype, items, *amounts) = row
             subtotal, discount, fee, total, paid, refunded, currency, paid_at, done_at, cancel_at, phone = (
                 amounts
             )
@@ -307,7 +283,6 @@ def export_rows(qs, *, chunk_size: int = EXPORT_CHUNK) -> Iterator[str]:
                 ]
             )
         yield buffer.getvalue()
-        last = chunk[-1][0]
 
 
 @hq_view
