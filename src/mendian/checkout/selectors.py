@@ -21,7 +21,7 @@ from mendian.core.errors import Conflict, NotFound, ValidationFailed
 from mendian.core.geo import haversine_m
 from mendian.core.money import money
 from mendian.core.pii import mask_name, mask_phone, normalize_phone
-from mendian.inventory.selectors import stock_available_for, stores_with_stock
+from mendian.inventory.selectors import stock_available_for, stores_with_all_stock
 from mendian.merchants.models import Merchant
 from mendian.stores.hours import schedule_is_open, store_schedule
 from mendian.stores.models import Store, StoreStatus
@@ -403,15 +403,7 @@ def _route(*, customer: Customer, merchant: Merchant | None, data: CheckoutInput
     if len(merchant_ids) != 1 or (merchant is not None and merchant_ids != {merchant.pk}):
         raise NotFound("No such SKU.")
     (merchant_id,) = merchant_ids
-    candidates: set[int] | None = None
-    for sku_id, quantity in wanted.items():
-        holding = {
-            row["store_id"]
-            for row in stores_with_stock(merchant_id=merchant_id, sku_id=sku_id, min_qty=quantity)
-        }
-        candidates = holding if candidates is None else candidates & holding
-        if not candidates:
-            break
+    candidates = stores_with_all_stock(merchant_id=merchant_id, wanted=wanted)
     if candidates:
         hits = stores_nearest(
             lat=lat,
