@@ -18,15 +18,32 @@ def bearer_token(request) -> str:
     return token.strip() if scheme.lower() == "bearer" else ""
 
 
+_RESOLVED_MEMBER = "_mendian_member"
+
+
+def member_for_request(request, token: str | None = None):
+    """The Customer of the request's access token (or of `token`), or None; looked up once per
+    request and token, so a wrapper that needs the customer before ninja authenticates (e.g. the
+    idempotency key's scope) does not cost a second lookup."""
+    token = bearer_token(request) if token is None else token
+    cached = getattr(request, _RESOLVED_MEMBER, None)
+    if cached is not None and cached[0] == token:
+        return cached[1]
+    resolved = token_resolve(token, TokenKind.ACCESS) if token else None
+    customer = resolved.customer if resolved is not None else None
+    setattr(request, _RESOLVED_MEMBER, (token, customer))
+    return customer
+
+
 class MemberAuth(HttpBearer):
     """Consumer access token. `request.auth` is the Customer."""
 
     def authenticate(self, request, token):
-        resolved = token_resolve(token, TokenKind.ACCESS)
-        if resolved is None:
+        customer = member_for_request(request, token)
+        if customer is None:
             return None
-        request.customer = resolved.customer
-        return resolved.customer
+        request.customer = customer
+        return customer
 
 
 class OptionalMemberAuth(MemberAuth):

@@ -8,9 +8,7 @@ from django.utils import timezone
 from ninja import Query, Router, Status
 from ninja.decorators import decorate_view
 
-from mendian.accounts.auth import MemberAuth, bearer_token
-from mendian.accounts.models import TokenKind
-from mendian.accounts.tokens import token_resolve
+from mendian.accounts.auth import MemberAuth, member_for_request
 from mendian.core.errors import DomainError, domain_error_response
 from mendian.core.idempotency import HEADER, idempotent
 from mendian.merchants.selectors import merchant_context
@@ -53,23 +51,10 @@ _IDEMPOTENCY_DOC = {
         }
     ]
 }
-_CUSTOMER_ATTR = "_mendian_idempotency_customer"
-
-
-class _MemberAuth(MemberAuth):
-    """`MemberAuth` that reuses the customer the idempotency wrapper already resolved from this
-    request's own token (one token lookup per request, not two)."""
-
-    def authenticate(self, request, token):
-        known = getattr(request, _CUSTOMER_ATTR, None)
-        if known is not None:
-            request.customer = known
-            return known
-        return super().authenticate(request, token)
 
 
 def _customer_scope(request) -> str:
-    return f"customer:{getattr(request, _CUSTOMER_ATTR).pk}"
+    return f"customer:{member_for_request(request).pk}"
 
 
 def member_idempotent(run):
@@ -82,10 +67,8 @@ def member_idempotent(run):
     def wrapper(request, *args, **kwargs):
         if not request.headers.get(HEADER):
             return run(request, *args, **kwargs)
-        resolved = token_resolve(bearer_token(request), TokenKind.ACCESS)
-        if resolved is None:
+        if member_for_request(request) is None:
             return run(request, *args, **kwargs)  # 401 from the operation's own auth
-        setattr(request, _CUSTOMER_ATTR, resolved.customer)
         try:
             return keyed(request, *args, **kwargs)
         except DomainError as exc:  # idempotency_key_reused, idempotency_request_in_progress …
@@ -94,7 +77,7 @@ def member_idempotent(run):
     return wrapper
 
 
-consumer = Router(tags=["orders"], auth=_MemberAuth())
+consumer = Router(tags=["orders"], auth=MemberAuth())
 staff = Router(tags=["orders"])
 hq = Router(tags=["orders"])
 

@@ -5,9 +5,10 @@ from django.http import HttpResponse
 from ninja import Router, Status
 from ninja.decorators import decorate_view
 
+from mendian.accounts.auth import MemberAuth
 from mendian.core.errors import DomainError
 from mendian.core.idempotency import HEADER
-from mendian.orders.api import _MemberAuth, member_idempotent
+from mendian.orders.api import member_idempotent
 from mendian.payments import services
 from mendian.payments.providers import provider_get
 from mendian.payments.schemas import PaymentCreate, PaymentCreated
@@ -22,7 +23,7 @@ _IDEMPOTENCY_DOC = {
 @consumer.post(
     "/orders/{order_id}/payments",
     response={201: PaymentCreated},
-    auth=_MemberAuth(),  # reuses the customer the idempotency wrapper resolved
+    auth=MemberAuth(),
     summary="Pay a pending order with a provider (the same order and provider resume one payment)",
     openapi_extra=_IDEMPOTENCY_DOC,
 )
