@@ -1,6 +1,8 @@
 """The store console's daily operations: the live order queue and its actions, the order page, pickup
 verification, refund approvals. Orders are placed and paid through the real services."""
 
+import re
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -162,13 +164,14 @@ def test_clerk_accepts_marks_ready_and_the_card_moves(clerk_client, order):
 
 
 def test_accepting_a_card_the_live_queue_added_returns_to_the_queue_page(clerk_client, order):
-    # Cards rendered by the poll carry the poll fragment's URL as `next`.
-    response = clerk_client.post(
-        f"/store/orders/{order.pk}/accept/", {"next": "/store/orders/poll/?tab=&v=123abc"}
-    )
+    # The poll renders the cards; their actions must lead back to the queue page, not the fragment.
+    fragment = _body(clerk_client.get("/store/orders/poll/?tab=&v=stale"))
+    assert 'name="next" value="/store/orders/?tab="' in fragment
+    assert "/store/orders/poll/" not in re.findall(r'name="next" value="([^"]*)"', fragment)[0]
 
-    assert response.status_code == 302
-    assert response["Location"] == "/store/orders/?tab="
+    response = clerk_client.post(f"/store/orders/{order.pk}/accept/", {"next": "/store/orders/?tab="})
+
+    assert response.status_code == 302 and response["Location"] == "/store/orders/?tab="
     order.refresh_from_db()
     assert order.status == S.PREPARING
 

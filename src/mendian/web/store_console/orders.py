@@ -1,11 +1,10 @@
 """The store console's order work: the live queue, an order's page and its actions, pickup code
 verification (核销) and refund approvals. Every write is one service call; every read a selector."""
 
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
-from django.http import Http404, HttpResponse, QueryDict
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -84,12 +83,6 @@ def _queue_url(request, tab: str = "") -> str:
 
 def _back(request, fallback: str):
     target = request.POST.get("next", "")
-    poll = reverse("store:orders_poll")
-    if target.startswith(poll):
-        # A card the live queue added carries the poll fragment's URL: back to the queue page itself.
-        query = QueryDict(urlsplit(target).query, mutable=True)
-        query.pop("v", None)
-        target = reverse("store:orders") + (f"?{query.urlencode()}" if query else "")
     if target.startswith("/store/") and not target.startswith("//"):
         return redirect(target)
     return redirect(fallback)
@@ -127,7 +120,11 @@ def _card(order, actor) -> dict:
 def _queue_context(request, tab: str) -> dict:
     actor, store = request.actor, request.store
     state = store_queue_state(actor=actor, store=store)
+    # Where a card's actions return: the queue page, also for cards the poll fragment renders.
+    query = request.GET.copy()
+    query.pop("v", None)
     context = {
+        "back_url": reverse("store:orders") + (f"?{query.urlencode()}" if query else ""),
         "tab": tab,
         "version": state["version"],
         "counts": state["counts"],
