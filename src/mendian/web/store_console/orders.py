@@ -117,9 +117,9 @@ def _card(order, actor) -> dict:
     }
 
 
-def _queue_context(request, tab: str) -> dict:
+def _queue_context(request, tab: str, state: dict | None = None) -> dict:
     actor, store = request.actor, request.store
-    state = store_queue_state(actor=actor, store=store)
+    state = state or store_queue_state(actor=actor, store=store)
     # Where a card's actions return: the queue page, also for cards the poll fragment renders.
     query = request.GET.copy()
     query.pop("v", None)
@@ -176,7 +176,7 @@ def queue_poll(request):
     if request.GET.get("v") == state["version"]:
         return HttpResponse(status=204)
     tab = _tab(request)
-    return render_store(request, "store/_queue.html", _queue_context(request, tab), nav="orders")
+    return render_store(request, "store/_queue.html", _queue_context(request, tab, state), nav="orders")
 
 
 @store_view
