@@ -152,7 +152,7 @@ def test_pickup_order_goes_from_phone_to_counter_to_hq(live_server, new_page, sc
     expect(card).to_be_visible()
     screenshot(clerk, "loop-clerk-queue-ready-desktop")
 
-    # The storefront says 待自提 (the order's own label); the store console's column says 待取货.
+    # The storefront says 待自提 (the order's own label); the store console's column uses the same word.
     customer.reload()
     expect(customer.locator("[data-order-status]")).to_have_text("待自提")
     assert customer.locator("[data-code]").inner_text().replace(" ", "") == code

@@ -223,7 +223,7 @@ DEMO_THRESHOLDS = (
 DEMO_ORDER_STORE = "jianghan-lu"
 DEMO_ORDERS = (
     ("演示订单·待备货自提单", "pickup", "13800000001", "paid"),
-    ("演示订单·待取货自提单", "pickup", "13800000002", "ready_for_pickup"),
+    ("演示订单·待自提单", "pickup", "13800000002", "ready_for_pickup"),
     ("演示订单·已完成自提单", "pickup", "13800000001", "completed"),
     ("演示订单·配送中外卖单", "delivery", "13800000002", "out_for_delivery"),
 )

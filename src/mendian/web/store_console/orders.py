@@ -46,7 +46,7 @@ POLL_SECONDS = 5
 COLUMNS = [
     (S.PAID, gettext_lazy("新订单")),
     (S.PREPARING, gettext_lazy("备货中")),
-    (S.READY_FOR_PICKUP, gettext_lazy("待取货")),
+    (S.READY_FOR_PICKUP, gettext_lazy("待自提")),
     (S.OUT_FOR_DELIVERY, gettext_lazy("配送中")),
 ]
 # Tabs besides the board: (key, label, statuses, no_show).
@@ -299,7 +299,7 @@ def _pickup_error(request, exc: DomainError, code: str) -> str:
             }
         if found.get("other_store"):
             return _("这是本品牌其他门店的取货码，请让顾客到下单的门店取货")
-        return _("取货码无效：本店没有使用该取货码的待取货订单，请核对后重新输入")
+        return _("取货码无效：本店没有使用该取货码的待自提订单，请核对后重新输入")
     if exc.code == "order_not_ready":
         return str(ORDER_ERRORS["order_not_ready"])
     return error_message(exc)
