@@ -175,3 +175,47 @@ def test_short_cart_offers_a_nearby_store_with_everything(live_server, new_page,
     assert "王家墩店" in page.locator(".store-strip").inner_text()
     assert page.locator("[data-shortage]").count() == 0
     assert page.locator("[data-qty]").inner_text() == "3"
+
+
+def test_customer_manages_saved_addresses_from_me(live_server, new_page, screenshot, shop):
+    lat, lng = gcj02_to_wgs84(30.5850, 114.2900)
+    page = new_page(
+        PHONE, geolocation={"latitude": lat, "longitude": lng}, permissions=["geolocation"], **PHONE_CONTEXT
+    )
+    sign_in(page, live_server, CustomerFactory(nickname="小明"))
+
+    page.goto(live_server.url + "/me/")
+    page.locator("[data-addresses-link]").click()
+    page.wait_for_url(re.compile(r"/me/addresses/$"))
+    expect(page.locator(".empty")).to_contain_text("还没有收货地址")
+    for name, street in (("李雷", "江汉路1号3栋"), ("韩梅梅", "中山大道818号")):
+        page.locator("[data-add-address]").click()
+        page.locator("#contact_name").fill(name)
+        page.locator("#phone").fill("13700001234")
+        page.locator("#address").fill(street)
+        page.get_by_role("button", name=re.compile("定位")).click()
+        page.locator("[data-located-text]", has_text="已定位").wait_for()
+        page.get_by_role("button", name="保存地址").click()
+        page.wait_for_url(re.compile(r"/me/addresses/$"))
+    cards = page.locator("[data-address]")
+    expect(cards).to_have_count(2)
+    expect(cards.first.locator("[data-default]")).to_be_visible()  # the first one saved
+    assert_fits_the_phone(page)
+    screenshot(page, "addresses-book-phone")
+
+    second = cards.filter(has_text="韩梅梅")
+    second.get_by_role("link", name="编辑").click()
+    page.locator("#address").fill("中山大道820号")
+    screenshot(page, "addresses-edit-phone")
+    page.get_by_role("button", name="保存", exact=True).click()
+    page.wait_for_url(re.compile(r"/me/addresses/$"))
+    expect(cards.filter(has_text="韩梅梅")).to_contain_text("中山大道820号")
+
+    cards.filter(has_text="韩梅梅").get_by_role("button", name="设为默认").click()
+    expect(cards.first).to_contain_text("韩梅梅")
+    expect(cards.first.locator("[data-default]")).to_be_visible()
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    cards.filter(has_text="李雷").get_by_role("button", name="删除").click()
+    expect(cards).to_have_count(1)
+    expect(page.get_by_text("地址已删除")).to_be_visible()

@@ -23,7 +23,6 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from mendian.catalog.selectors import store_product_detail
@@ -38,7 +37,7 @@ from mendian.checkout.selectors import (
     skus_at_store,
     store_for_checkout,
 )
-from mendian.checkout.services import address_create, cart_clear, cart_line_set
+from mendian.checkout.services import cart_clear, cart_line_set
 from mendian.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from mendian.core.idempotency import HEADER, idempotent
 from mendian.inventory.selectors import stock_available_for, stores_with_all_stock
@@ -54,7 +53,6 @@ from mendian.web.storefront.views import (
     _clean_text,
     _cookie_location,
     _current_store,
-    _parse_float,
     _safe_next,
     _set_cookie,
     _signed_in_customer,
@@ -648,83 +646,3 @@ def checkout(request):
         "address_url": reverse("storefront:address_new"),
     }
     return render(request, "storefront/checkout.html", context, status=status)
-
-
-# --- saved addresses (added from checkout) -------------------------------------------------------------
-_ADDRESS_FIELD_TEXT = {
-    "contact_name": gettext_lazy("请填写收货人（30 字以内）"),
-    "phone": gettext_lazy("请输入正确的手机号"),
-    "address": gettext_lazy("请填写详细地址（200 字以内）"),
-    "district": gettext_lazy("区县最多 50 字"),
-    "lat": gettext_lazy("请点击“定位”获取收货位置"),
-    "lng": gettext_lazy("请点击“定位”获取收货位置"),
-}
-
-
-@friendly_errors
-@require_http_methods(["GET", "POST"])
-def address_new(request):
-    customer = _signed_in_customer(request)
-    if customer is None:
-        return login_redirect(request, reverse("storefront:address_new"))
-    form = {
-        "contact_name": customer.nickname or "",
-        "phone": customer.phone or "",
-        "address": "",
-        "district": "",
-        "lat": "",
-        "lng": "",
-        "coord_type": "wgs84",
-        "is_default": False,
-    }
-    errors: dict[str, str] = {}
-    error = ""
-    status = 200
-    if request.method == "POST":
-        form = {
-            "contact_name": _clean_text(request.POST.get("contact_name"), 60),
-            "phone": _clean_text(request.POST.get("phone"), 20),
-            "address": _clean_text(request.POST.get("address"), 400),
-            "district": _clean_text(request.POST.get("district"), 100),
-            "lat": _clean_text(request.POST.get("lat"), 30),
-            "lng": _clean_text(request.POST.get("lng"), 30),
-            "coord_type": "wgs84" if request.POST.get("coord_type") == "wgs84" else "gcj02",
-            "is_default": request.POST.get("is_default") == "1",
-        }
-        lat, lng = _parse_float(form["lat"]), _parse_float(form["lng"])
-        data = {
-            "contact_name": form["contact_name"],
-            "phone": form["phone"],
-            "address": form["address"],
-            "district": form["district"],
-            "lat": lat,
-            "lng": lng,
-            "coord_type": form["coord_type"],
-            "is_default": form["is_default"],
-        }
-        try:
-            address = address_create(customer=customer, data=data)
-        except ValidationFailed as exc:
-            for item in exc.errors or []:
-                key = str((item.get("loc") or [""])[0])
-                if key in _ADDRESS_FIELD_TEXT:
-                    errors["location" if key in ("lat", "lng") else key] = str(_ADDRESS_FIELD_TEXT[key])
-            error = _("请检查标红的内容")
-            status = 400
-        except Conflict:
-            error = _("最多保存 20 个地址，请先删除不用的地址")
-            status = 409
-        else:
-            messages.success(request, _("地址已保存"))
-            url = (
-                reverse("storefront:checkout") + "?" + urlencode({"type": "delivery", "address": address.pk})
-            )
-            return HttpResponseRedirect(url)
-    context = {
-        "tab": "",
-        "form": form,
-        "errors": errors,
-        "error": error,
-        "back_url": reverse("storefront:checkout") + "?type=delivery",
-    }
-    return render(request, "storefront/address_form.html", context, status=status)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from mendian.web.storefront import buying, orders, views
+from mendian.web.storefront import addresses, buying, orders, views
 
 app_name = "storefront"
 
@@ -15,7 +15,7 @@ urlpatterns = [
     path("cart/set/", buying.cart_set, name="cart_set"),
     path("cart/switch/", buying.cart_switch, name="cart_switch"),
     path("checkout/", buying.checkout, name="checkout"),
-    path("checkout/address/", buying.address_new, name="address_new"),
+    path("checkout/address/", addresses.address_new, name="address_new"),
     path("orders/", orders.order_list, name="orders"),
     path("orders/<str:order_id>/", orders.order_detail, name="order"),
     path("orders/<str:order_id>/pay/", orders.order_pay, name="order_pay"),
@@ -24,5 +24,9 @@ urlpatterns = [
     path("orders/<str:order_id>/refund/", orders.refund_new, name="refund_new"),
     path("me/", views.me, name="me"),
     path("me/sign-out/", views.sign_out, name="sign_out"),
+    path("me/addresses/", addresses.address_book, name="addresses"),
+    path("me/addresses/<str:address_id>/", addresses.address_edit, name="address_edit"),
+    path("me/addresses/<str:address_id>/delete/", addresses.address_remove, name="address_delete"),
+    path("me/addresses/<str:address_id>/default/", addresses.address_make_default, name="address_default"),
     path("ui/large-font", views.large_font, name="large_font"),
 ]
