@@ -1,6 +1,8 @@
-"""`stores_nearest` called directly: the SQL prefilter, the exact circle, paging, validation."""
+"""`stores_nearest` called directly: the SQL prefilter and ranking, the exact circle, paging, validation."""
 
+import datetime as dt
 import math
+import random
 
 import pytest
 from django.db import connection
@@ -11,7 +13,9 @@ from hypothesis import strategies as st
 from mendian.core.errors import ValidationFailed
 from mendian.core.geo import EARTH_RADIUS_M, haversine_m
 from mendian.stores import selectors
-from mendian.stores.selectors import prefilter_box, stores_nearest
+from mendian.stores.hours import store_hours_rows, store_open_state, store_special_day_rows
+from mendian.stores.models import SpecialDay, Store
+from mendian.stores.selectors import prefilter_box, stores_nearest, stores_with_schedule
 from tests.factories import StoreFactory
 from tests.stores.conftest import ORIGIN_LAT, ORIGIN_LNG
 
@@ -22,18 +26,38 @@ def prefilter_queries(queries) -> list[str]:
     return [q["sql"] for q in queries.captured_queries if '"stores_store"."lat" >=' in q["sql"]]
 
 
-def test_prefilter_is_a_box_in_sql_reading_only_coordinates(store_at):
+def box_select(sql: str) -> str:
+    """The select list of the box subquery: what is read for every store in the box."""
+    return sql.split('FROM (SELECT "stores_store"."id"', 1)[1].split(' FROM "stores_store"', 1)[0]
+
+
+def test_one_statement_ranks_the_box_on_coordinates_and_returns_the_page(store_at):
     near = store_at(1000)
     StoreFactory(merchant=near.merchant, lat=39.9, lng=116.4)  # Beijing: outside the box
     with CaptureQueriesContext(connection) as queries:
-        hits = stores_nearest(lat=ORIGIN_LAT, lng=ORIGIN_LNG, radius_km=10)
+        hits = stores_nearest(lat=ORIGIN_LAT, lng=ORIGIN_LNG, radius_km=10, limit=20, offset=0)
     assert [hit.store.pk for hit in hits] == [near.pk]
-    prefilters = prefilter_queries(queries)
-    assert prefilters and all('"stores_store"."lng" <=' in sql for sql in prefilters)
-    selected = prefilters[0].split(" FROM ")[0]
+    (prefilter,) = prefilter_queries(queries)
+    # The box on the indexed columns, the distance, the order and the page, all in the database.
+    assert '"stores_store"."lng" >=' in prefilter and '"stores_store"."lng" <=' in prefilter
+    assert 'ORDER BY "distance", "id" LIMIT' in prefilter
+    # For every store of the box only the id, the delivery radius and the distance are read.
+    selected = box_select(prefilter)
     assert "name" not in selected and "address" not in selected
-    # The page's full rows are fetched by id, only for the hits (the Beijing store never is).
-    assert any(f"IN ({near.pk})" in q["sql"] for q in queries.captured_queries)
+    assert len(queries.captured_queries) == 3  # the page, its merchant, its hours and special days
+
+
+def test_the_box_prefilter_uses_the_coordinates_index(store_at):
+    store_at(1000)
+    sql, params = selectors.stores_nearest_sql(lat=ORIGIN_LAT, lng=ORIGIN_LNG, radius_m=10_000, limit=20)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL enable_seqscan = off")  # a tiny table would be scanned whole
+            cursor.execute(f"EXPLAIN {sql}", params)
+        else:
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+        plan = " ".join(str(row) for row in cursor.fetchall())
+    assert "store_lat_lng_idx" in plan
 
 
 def test_sparse_stores_take_one_prefilter_query(store_at):
@@ -44,39 +68,122 @@ def test_sparse_stores_take_one_prefilter_query(store_at):
     assert len(prefilter_queries(queries)) == 1
 
 
-def test_a_dense_box_is_narrowed_to_a_circle_holding_the_page(store_at, monkeypatch):
-    monkeypatch.setattr(selectors, "DENSE_BOX_ROWS", 10)
+def test_a_dense_box_is_ranked_and_cut_to_the_page_in_the_database(store_at):
     close = [store_at(metres) for metres in range(100, 2600, 100)]
-    far = store_at(9_500)
-    measured: list[list[int]] = []
-    within = selectors._within
-
-    def recording_within(rows, **kwargs):
-        rows = list(rows)
-        measured.append([row[0] for row in rows])
-        return within(rows, **kwargs)
-
-    monkeypatch.setattr(selectors, "_within", recording_within)
+    store_at(9_500)
     with CaptureQueriesContext(connection) as queries:
-        hits = stores_nearest(lat=ORIGIN_LAT, lng=ORIGIN_LNG, radius_km=10, limit=2)
-    assert [hit.store.pk for hit in hits] == [close[0].pk, close[1].pk]
-    capped, narrowed = prefilter_queries(queries)
-    assert "OVER ()" in capped and "GROUP BY" not in capped and capped.endswith("LIMIT 10")
-    assert "LIMIT" not in narrowed
-    # 26 stores in the 10 km box: a 2-store page at that density needs about 4.4 km, where the 25
-    # close stores are; the one 9.5 km away is never measured.
-    assert len(measured) == 1 and sorted(measured[0]) == sorted(store.pk for store in close)
-    assert far.pk not in measured[0]
+        hits = stores_nearest(lat=ORIGIN_LAT, lng=ORIGIN_LNG, radius_km=10, limit=2, offset=1)
+    assert [hit.store.pk for hit in hits] == [close[1].pk, close[2].pk]
+    (prefilter,) = prefilter_queries(queries)
+    assert "LIMIT 2 OFFSET 1)" in prefilter  # the page is cut before its full rows are read
+    assert len(queries.captured_queries) == 3
 
 
-def test_a_dense_box_with_the_stores_far_away_is_read_whole(store_at, monkeypatch):
-    monkeypatch.setattr(selectors, "DENSE_BOX_ROWS", 10)
+def test_a_dense_box_with_the_stores_far_away_ranks_them_all(store_at):
     far = [store_at(metres) for metres in range(9_000, 9_600, 50)]
     near = store_at(500)
-    with CaptureQueriesContext(connection) as queries:
-        hits = stores_nearest(lat=ORIGIN_LAT, lng=ORIGIN_LNG, radius_km=10, limit=2)
+    hits = stores_nearest(lat=ORIGIN_LAT, lng=ORIGIN_LNG, radius_km=10, limit=2)
     assert [(hit.store.pk, round(hit.distance_m)) for hit in hits] == [(near.pk, 500), (far[0].pk, 9_000)]
-    assert len(prefilter_queries(queries)) == 3
+
+
+def test_the_quarter_radius_circle_answers_only_when_it_holds_the_whole_page(store_at):
+    """With a 10 km radius a page is first looked for within 2.5 km; with fewer stores there than
+    offset + limit, the whole radius is ranked. Both give the exact nearest."""
+    stores = [store_at(metres) for metres in (100, 200, 2_400, 3_000, 9_000)]
+    pks = [store.pk for store in stores]
+    for limit, offset in [(2, 0), (3, 0), (4, 0), (2, 2), (1, 3), (20, 0), (2, 4)]:
+        hits = stores_nearest(lat=ORIGIN_LAT, lng=ORIGIN_LNG, radius_km=10, limit=limit, offset=offset)
+        assert [hit.store.pk for hit in hits] == pks[offset : offset + limit], (limit, offset)
+    sql, params = selectors.stores_nearest_sql(lat=ORIGIN_LAT, lng=ORIGIN_LNG, radius_m=10_000, limit=20)
+    near_box, whole_box = sql.split('"stores_store"."lat" >= ')[1:]
+    assert near_box.index("LIMIT") < near_box.index("UNION ALL")  # the small circle, cut to the page
+    assert 2_500.0 in params and 10_000 in params
+
+
+def test_distances_and_ranking_are_those_of_haversine_m_to_the_bit(merchant):
+    """The database computes the distance with the same operations as `core.geo.haversine_m`: the
+    same values, hence the same order, the same ties (by id) and the same radius test."""
+    rng = random.Random(5)
+    stores = [
+        StoreFactory(
+            merchant=merchant,
+            lat=ORIGIN_LAT + rng.uniform(-0.08, 0.08),
+            lng=ORIGIN_LNG + rng.uniform(-0.09, 0.09),
+        )
+        for _ in range(40)
+    ]
+    twin = StoreFactory(merchant=merchant, lat=stores[0].lat, lng=stores[0].lng)
+    for lat, lng in [(ORIGIN_LAT, ORIGIN_LNG), (ORIGIN_LAT + 0.031, ORIGIN_LNG - 0.017)]:
+        expected = sorted(
+            (haversine_m(lat, lng, store.lat, store.lng), store.pk)
+            for store in [*stores, twin]
+            if haversine_m(lat, lng, store.lat, store.lng) <= 8_000
+        )
+        hits = stores_nearest(lat=lat, lng=lng, radius_km=8, limit=100)
+        assert [(hit.distance_m, hit.store.pk) for hit in hits] == expected
+        assert [
+            (hit.distance_m, hit.store.pk)
+            for hit in stores_nearest(lat=lat, lng=lng, radius_km=8, limit=5, offset=3)
+        ] == expected[3:8]
+
+
+def test_keyword_wildcards_are_literal(store_at):
+    juice = store_at(100, name="100%果汁店")
+    store_at(200, name="普通店")
+    under = store_at(300, name="A_B店")
+    assert [hit.store.pk for hit in stores_nearest(lat=ORIGIN_LAT, lng=ORIGIN_LNG, q="%")] == [juice.pk]
+    assert [hit.store.pk for hit in stores_nearest(lat=ORIGIN_LAT, lng=ORIGIN_LNG, q="_")] == [under.pk]
+    assert [hit.store.pk for hit in stores_nearest(lat=ORIGIN_LAT, lng=ORIGIN_LNG, q="a_b")] == [under.pk]
+
+
+def test_the_page_carries_what_stores_with_schedule_would(store_at, other_merchant):
+    """Hours and special days as light rows, in the same order and window, the merchant once per
+    merchant: everything `stores.hours`, the schemas and the storefront read."""
+    moment = dt.datetime(2026, 3, 4, 5, 0, tzinfo=dt.UTC)
+    one = store_at(
+        100, hours=[(2, dt.time(14), dt.time(20)), (2, dt.time(9), dt.time(12)), (0, dt.time(22), dt.time(2))]
+    )
+    two = store_at(200)
+    three = store_at(300, merchant=other_merchant, timezone="Asia/Tokyo")
+    for date, closed, opens, closes in [
+        (dt.date(2026, 3, 1), True, None, None),  # before the window
+        (dt.date(2026, 3, 6), False, dt.time(10), dt.time(16)),
+        (dt.date(2026, 3, 5), True, None, None),
+        (dt.date(2026, 3, 30), True, None, None),  # after it
+    ]:
+        SpecialDay.objects.create(store=one, date=date, closed=closed, opens=opens, closes=closes, note="n")
+    hits = stores_nearest(lat=ORIGIN_LAT, lng=ORIGIN_LNG, at=moment)
+    reference = stores_with_schedule(
+        Store.objects.filter(pk__in=[one.pk, two.pk, three.pk]), at=moment
+    ).in_bulk()
+    assert [hit.store.pk for hit in hits] == [one.pk, two.pk, three.pk]
+    for hit in hits:
+        store, expected = hit.store, reference[hit.store.pk]
+        assert [tuple(row) for row in store_hours_rows(store)] == [
+            (row.weekday, row.opens, row.closes) for row in store_hours_rows(expected)
+        ]
+        assert [tuple(row) for row in store_special_day_rows(store)] == [
+            (row.date, row.closed, row.opens, row.closes, row.note)
+            for row in store_special_day_rows(expected)
+        ]
+        assert store.merchant.pk == expected.merchant.pk and store.tz_name == expected.tz_name
+        assert store_open_state(store, moment) == store_open_state(expected, moment)
+        assert [getattr(store, f.attname) for f in Store._meta.concrete_fields] == [
+            getattr(expected, f.attname) for f in Store._meta.concrete_fields
+        ]
+    assert [row.date for row in store_special_day_rows(hits[0].store)] == [
+        dt.date(2026, 3, 5),
+        dt.date(2026, 3, 6),
+    ]
+    assert hits[0].store.merchant is hits[1].store.merchant
+
+
+def test_a_search_for_one_merchant_reuses_it(store_at, merchant):
+    store_at(100)
+    with CaptureQueriesContext(connection) as queries:
+        hits = stores_nearest(lat=ORIGIN_LAT, lng=ORIGIN_LNG, merchant=merchant)
+    assert hits[0].store.merchant is merchant
+    assert len(queries.captured_queries) == 2
 
 
 def test_paging_past_the_near_search_still_ranks_exactly(store_at):

@@ -16,7 +16,7 @@ query per store.
 
 import datetime as dt
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -100,21 +100,24 @@ def _interval(day: dt.date, opens: dt.time, closes: dt.time) -> tuple[dt.datetim
 
 def _merged_intervals(
     schedule: Schedule, first_day: dt.date, last_day: dt.date
-) -> list[tuple[dt.datetime, dt.datetime]]:
-    """The open intervals of spans opening from first_day to last_day, overlapping ones joined."""
-    intervals = []
+) -> Iterator[tuple[dt.datetime, dt.datetime]]:
+    """The open intervals of spans opening from first_day to last_day, in order, overlapping ones
+    joined. Lazily, a day at a time: a span starts on the day it opens, so the days come in order
+    of start, and a caller that stops at the interval around `now` reads two or three days, not
+    the whole horizon."""
+    merged: list[dt.datetime] | None = None
     day = first_day
     while day <= last_day:
-        intervals.extend(_interval(day, opens, closes) for opens, closes in schedule.spans_on(day))
+        for start, end in sorted(_interval(day, opens, closes) for opens, closes in schedule.spans_on(day)):
+            if merged is not None and start <= merged[1]:
+                merged[1] = max(merged[1], end)
+            else:
+                if merged is not None:
+                    yield merged[0], merged[1]
+                merged = [start, end]
         day += _ONE_DAY
-    intervals.sort()
-    merged: list[list[dt.datetime]] = []
-    for start, end in intervals:
-        if merged and start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
-    return [(start, end) for start, end in merged]
+    if merged is not None:
+        yield merged[0], merged[1]
 
 
 def _local_now(schedule: Schedule, at: dt.datetime) -> dt.datetime:
@@ -187,13 +190,15 @@ PREFETCHED_SPECIAL_DAYS = "prefetched_special_days"
 
 
 def store_hours_rows(store) -> list:
-    """The store's OpeningHours rows (weekday, opening order): prefetched, else one query."""
+    """The store's OpeningHours rows (weekday, opening order): prefetched, else one query. A
+    nearest-store search prefetches light rows with the same fields (`selectors.HoursRow`)."""
     rows = getattr(store, PREFETCHED_HOURS, None)
     return rows if rows is not None else list(store.opening_hours.all())
 
 
 def store_special_day_rows(store) -> list:
-    """The store's SpecialDay rows by date: the prefetched window, else every one (one query)."""
+    """The store's SpecialDay rows by date: the prefetched window, else every one (one query).
+    A nearest-store search prefetches light rows (`selectors.SpecialDayRow`)."""
     rows = getattr(store, PREFETCHED_SPECIAL_DAYS, None)
     return rows if rows is not None else list(store.special_days.all())
 

@@ -1,6 +1,7 @@
 """Store API shapes, and the functions that fill them from prefetched stores (no queries)."""
 
 import datetime as dt
+from functools import lru_cache, partial
 from typing import Literal
 from urllib.parse import quote
 
@@ -271,9 +272,14 @@ class StoreHqPage(_Output):
 # --- filling --------------------------------------------------------------------------------
 
 
+# Lists repeat the same few names, addresses and opening times on every page: format them once.
+_quoted = lru_cache(maxsize=4096)(partial(quote, safe=""))
+_hhmm = lru_cache(maxsize=2048)(format_hhmm)
+
+
 def navigation_links(store: Store) -> dict:
     """Deep links that open the store as a marker in Tencent Maps and AMap (both GCJ-02)."""
-    name, address = quote(store.name, safe=""), quote(store.address, safe="")
+    name, address = _quoted(store.name), _quoted(store.address)
     lat, lng = f"{store.lat:.6f}", f"{store.lng:.6f}"
     return {
         "tencent": (
@@ -289,13 +295,13 @@ def navigation_links(store: Store) -> dict:
 
 def hours_out(store: Store) -> list[dict]:
     return [
-        {"weekday": row.weekday, "open": format_hhmm(row.opens), "close": format_hhmm(row.closes)}
+        {"weekday": row.weekday, "open": _hhmm(row.opens), "close": _hhmm(row.closes)}
         for row in store_hours_rows(store)
     ]
 
 
 def spans_out(spans) -> list[dict]:
-    return [{"open": format_hhmm(opens), "close": format_hhmm(closes)} for opens, closes in spans]
+    return [{"open": _hhmm(opens), "close": _hhmm(closes)} for opens, closes in spans]
 
 
 def special_days_out(days: list[SpecialDay]) -> list[dict]:

@@ -2,12 +2,15 @@
 
 import datetime as dt
 import math
-from functools import partial
+from functools import cache
+from typing import NamedTuple
 
-from django.db.models import Count, Prefetch, Q, QuerySet, Window
+from django.db import connection
+from django.db.models import Prefetch, Q, QuerySet
 
+from mendian.core import rows
 from mendian.core.errors import NotFound, ValidationFailed
-from mendian.core.geo import bounding_box, haversine_m, wgs84_to_gcj02
+from mendian.core.geo import EARTH_RADIUS_M, bounding_box, wgs84_to_gcj02
 from mendian.core.scope import Actor
 from mendian.merchants.models import Merchant
 from mendian.stores.hours import (
@@ -41,6 +44,7 @@ __all__ = [
     "stores_for_actor",
     "stores_nearest",
     "stores_nearest_prefilter",
+    "stores_nearest_sql",
     "stores_with_schedule",
 ]
 
@@ -49,8 +53,6 @@ MAX_RADIUS_KM = 500.0
 SERVICES = ("pickup", "delivery")
 COORD_TYPES = ("gcj02", "wgs84")
 _MAX_PK = 2**63 - 1
-# Beyond this many stores in the search box, `stores_nearest` searches a smaller circle first.
-DENSE_BOX_ROWS = 200
 _PREFILTER_COLUMNS = ("pk", "lat", "lng", "delivery_radius_m")
 
 
@@ -116,31 +118,133 @@ def _special_days(at: dt.datetime | None, days_ahead: int | None) -> QuerySet:
     return special_days
 
 
-def _stores_by_id_with_schedule(pks: list[int], *, at: dt.datetime | None) -> dict[int, Store]:
-    """`stores_with_schedule(Store.objects.all(), at=at).in_bulk(pks)` in the same three queries
-    with the same rows, filled in by hand: Django's generic prefetch builds a filtered queryset
-    and goes through the reverse relation's descriptor for each of the ~150 hour rows of a page,
-    which was most of a nearest-store search's Python time (bench/nearest_stores.py)."""
-    stores = Store.objects.select_related("merchant").in_bulk(pks)
+class HoursRow(NamedTuple):
+    """An OpeningHours row as a search page carries it: what `stores.hours` and the schemas read."""
+
+    weekday: int
+    opens: dt.time
+    closes: dt.time
+
+
+class SpecialDayRow(NamedTuple):
+    """A SpecialDay row, likewise."""
+
+    date: dt.date
+    closed: bool
+    opens: dt.time | None
+    closes: dt.time | None
+    note: str
+
+
+def _in_list(count: int) -> str:
+    return ", ".join(["%s"] * count)
+
+
+def _schedule_sql(count: int) -> str:
+    """The hours (kind 0) and special days (kind 1) of `count` stores, in their models' orders."""
+    in_stores = _in_list(count)
+    return (
+        "SELECT h.store_id, 0, h.weekday, NULL, FALSE, h.opens, h.closes, '' "  # noqa: S608 - no values
+        f"FROM {rows.table(OpeningHours)} h WHERE h.store_id IN ({in_stores}) "
+        "UNION ALL SELECT d.store_id, 1, NULL, d.date, d.closed, d.opens, d.closes, d.note "
+        f"FROM {rows.table(SpecialDay)} d WHERE d.store_id IN ({in_stores}) AND d.date >= %s AND d.date <= %s "
+        "ORDER BY 2, 3, 4, 6"
+    )
+
+
+# The columns of `_schedule_sql`, by the field whose values they hold (None: the row's kind).
+_SCHEDULE_FIELDS = (
+    OpeningHours._meta.get_field("store"),
+    None,
+    OpeningHours._meta.get_field("weekday"),
+    SpecialDay._meta.get_field("date"),
+    SpecialDay._meta.get_field("closed"),
+    SpecialDay._meta.get_field("opens"),
+    SpecialDay._meta.get_field("closes"),
+    SpecialDay._meta.get_field("note"),
+)
+
+
+@cache
+def _schedule_converters(vendor: str) -> tuple:
+    """What the ORM would convert in a `_schedule_sql` row (SQLite's dates, times and booleans)."""
+    found = []
+    for position, field in enumerate(_SCHEDULE_FIELDS):
+        if field is None:
+            continue
+        column = field.get_col(field.model._meta.db_table)
+        functions = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+        if functions:
+            found.append((position, tuple(functions), column))
+    return tuple(found)
+
+
+def _converted(row, converters) -> list:
+    row = list(row)
+    for position, functions, column in converters:
+        value = row[position]
+        for function in functions:
+            value = function(value, column, connection)
+        row[position] = value
+    return row
+
+
+_MERCHANT_FIELD = Store._meta.get_field("merchant")
+
+
+def _stores_by_id(pks: list[int]) -> dict[int, Store]:
+    if not pks:
+        return {}
+    sql = f"SELECT {rows.columns(Store, 's')} FROM {rows.table(Store)} s WHERE s.id IN ({_in_list(len(pks))})"  # noqa: S608
+    return {store.pk: store for store in (rows.instance(Store, row) for row in rows.fetch(sql, pks))}
+
+
+def _attach_merchants_and_schedules(
+    stores: list[Store], *, merchant: Merchant | None, at: dt.datetime
+) -> None:
+    """What `stores_with_schedule` joins, for a search page, in two queries or one: the merchant
+    once per merchant (not once per store, JSON settings and all; no query at all when the
+    search was for `merchant`), then the hours and special days in one query, as light rows
+    (`HoursRow`, `SpecialDayRow`) in the prefetch attributes `stores.hours` reads."""
     if not stores:
-        return stores
-    for store in stores.values():
-        setattr(store, PREFETCHED_HOURS, [])
-        setattr(store, PREFETCHED_SPECIAL_DAYS, [])
-    for model, rows, attr in (
-        (OpeningHours, OpeningHours.objects.filter(store_id__in=list(stores)), PREFETCHED_HOURS),
-        (
-            SpecialDay,
-            _special_days(at, HORIZON_DAYS).filter(store_id__in=list(stores)),
-            PREFETCHED_SPECIAL_DAYS,
-        ),
-    ):
-        store_field = model._meta.get_field("store")
-        for row in rows:
-            store = stores[row.store_id]
-            store_field.set_cached_value(row, store)
-            getattr(store, attr).append(row)
-    return stores
+        return
+    merchant_ids = sorted({store.merchant_id for store in stores})
+    if merchant is not None and merchant_ids == [merchant.pk]:
+        merchants = {merchant.pk: merchant}
+    else:
+        sql = (
+            f"SELECT {rows.columns(Merchant, 'm')} FROM {rows.table(Merchant)} m "  # noqa: S608
+            f"WHERE m.id IN ({_in_list(len(merchant_ids))})"
+        )
+        merchants = {
+            found.pk: found
+            for found in (rows.instance(Merchant, row) for row in rows.fetch(sql, merchant_ids))
+        }
+    hours: dict[int, list[HoursRow]] = {}
+    special_days: dict[int, list[SpecialDayRow]] = {}
+    for store in stores:
+        _MERCHANT_FIELD.set_cached_value(store, merchants[store.merchant_id])
+        setattr(store, PREFETCHED_HOURS, hours.setdefault(store.pk, []))
+        setattr(store, PREFETCHED_SPECIAL_DAYS, special_days.setdefault(store.pk, []))
+    pks = list(hours)
+    today = _utc_today(at)
+    # The window of `_special_days(at, HORIZON_DAYS)`.
+    first, last = today - dt.timedelta(days=2), today + dt.timedelta(days=HORIZON_DAYS + 2)
+    params = [
+        *pks,
+        *pks,
+        connection.ops.adapt_datefield_value(first),
+        connection.ops.adapt_datefield_value(last),
+    ]
+    found = rows.fetch(_schedule_sql(len(pks)), params)
+    converters = _schedule_converters(connection.vendor)
+    if converters:
+        found = [_converted(row, converters) for row in found]
+    for store_id, kind, weekday, date, closed, opens, closes, note in found:
+        if kind == 0:
+            hours[store_id].append(HoursRow(weekday, opens, closes))
+        else:
+            special_days[store_id].append(SpecialDayRow(date, closed, opens, closes, note))
 
 
 def _public_stores(merchant: Merchant | None) -> QuerySet:
@@ -190,17 +294,31 @@ def prefilter_box(lat: float, lng: float, radius_m: float) -> tuple[float, float
     return bounding_box(lat, lng, radius_m * 1.01 + 1.0)
 
 
-def _box_filter(lat: float, lng: float, radius_m: float) -> Q:
+def _box_ranges(
+    lat: float, lng: float, radius_m: float
+) -> tuple[tuple[float, float], list[tuple[float, float]]]:
+    """The prefilter box as a latitude range and the longitude ranges (none: every longitude; two
+    for a box crossing the antimeridian)."""
     min_lat, max_lat, min_lng, max_lng = prefilter_box(lat, lng, radius_m)
-    in_lat = Q(lat__gte=max(min_lat, -90.0), lat__lte=min(max_lat, 90.0))
+    lat_range = (max(min_lat, -90.0), min(max_lat, 90.0))
     if max_lng - min_lng >= 360:
-        return in_lat
-    # A box crossing the antimeridian is two longitude ranges.
+        return lat_range, []
     if min_lng < -180:
-        return in_lat & (Q(lng__gte=min_lng + 360) | Q(lng__lte=max_lng))
+        return lat_range, [(min_lng + 360, 180.0), (-180.0, max_lng)]
     if max_lng > 180:
-        return in_lat & (Q(lng__gte=min_lng) | Q(lng__lte=max_lng - 360))
-    return in_lat & Q(lng__gte=min_lng, lng__lte=max_lng)
+        return lat_range, [(min_lng, 180.0), (-180.0, max_lng - 360)]
+    return lat_range, [(min_lng, max_lng)]
+
+
+def _box_filter(lat: float, lng: float, radius_m: float) -> Q:
+    (min_lat, max_lat), lng_ranges = _box_ranges(lat, lng, radius_m)
+    in_lat = Q(lat__gte=min_lat, lat__lte=max_lat)
+    if not lng_ranges:
+        return in_lat
+    in_lng = Q()
+    for low, high in lng_ranges:
+        in_lng |= Q(lng__gte=low, lng__lte=high)
+    return in_lat & in_lng
 
 
 def stores_nearest_prefilter(
@@ -213,8 +331,8 @@ def stores_nearest_prefilter(
     service: str | None = None,
     merchant: Merchant | None = None,
 ) -> QuerySet:
-    """(pk, lat, lng, delivery_radius_m) of the stores in the circle's box: the one indexed query
-    whose cost grows with the density of stores (bench/nearest_stores.py EXPLAINs it)."""
+    """(pk, lat, lng, delivery_radius_m) of the stores in the circle's box, with the ORM: the rows
+    `stores_nearest_sql` ranks in the database (bench/nearest_stores.py reads them for comparison)."""
     qs = _public_stores(merchant).filter(_box_filter(lat, lng, radius_m))
     if service == "pickup":
         qs = qs.filter(pickup_enabled=True)
@@ -224,46 +342,136 @@ def stores_nearest_prefilter(
         qs = qs.filter(Q(name__icontains=q) | Q(address__icontains=q))
     if open_now:
         qs = qs.filter(status=StoreStatus.OPEN)
-    # No ORDER BY: rows are ranked by distance afterwards, and sorting them in SQL is wasted work.
     return qs.order_by().values_list(*_PREFILTER_COLUMNS)
 
 
-def _within(rows, *, lat: float, lng: float, reach_m: float, service: str | None) -> list[tuple[float, int]]:
-    candidates = []
-    for pk, store_lat, store_lng, delivery_radius_m, *_ in rows:
-        distance = haversine_m(lat, lng, store_lat, store_lng)
-        if distance <= reach_m and (service != "delivery" or distance <= delivery_radius_m):
-            candidates.append((distance, pk))
-    return candidates
+def _distance_sql(lat: float, lng: float) -> tuple[str, list]:
+    """`core.geo.haversine_m(lat, lng, store.lat, store.lng)` in SQL, the same operations in the
+    same order on the same libm functions (SQLite: Django's registered ones or its own), so the
+    distances, the ranking and the radius test are those of the Python function to the bit
+    (tests/stores/test_nearest.py checks it)."""
+    least = "MIN" if connection.vendor == "sqlite" else "LEAST"
+    p1 = math.radians(lat)
+    sql = (
+        f'%s * ASIN({least}(1.0, SQRT(POWER(SIN((RADIANS("stores_store"."lat") - %s) / 2), 2) '
+        '+ %s * COS(RADIANS("stores_store"."lat")) * POWER(SIN(RADIANS("stores_store"."lng" - %s) / 2), 2))))'
+    )
+    return sql, [2 * EARTH_RADIUS_M, p1, math.cos(p1), lng]
 
 
-def _ranked_candidates(
-    *, lat: float, lng: float, radius_m: float, wanted: int | None, filters: dict
-) -> list[tuple[float, int]]:
-    """(distance, pk) of the stores within `radius_m`, nearest first, ties by id: all of them, or
-    at least the `wanted` nearest.
+def _contains_sql(column: str) -> str:
+    """`column__icontains=%s` as the backend's lookup writes it (the pattern: `_contains_pattern`)."""
+    lhs = connection.ops.lookup_cast("icontains", "CharField") % f'"stores_store"."{column}"'
+    return f"{lhs} {connection.operators['icontains'] % '%s'}"
 
-    The first query reads at most DENSE_BOX_ROWS rows of the box and counts all of them. Where
-    stores are sparse (most chains) that is the whole box: done. Where they are dense, a circle
-    expected (at the box's density) to hold twice `wanted` stores is read next; if it holds
-    `wanted`, those are the nearest of all, since every other store lies beyond it. So a dense
-    city reads a page's worth of rows instead of thousands. Should the stores crowd away from the
-    customer, the whole box is read after all.
-    """
-    service = filters["service"]
-    prefilter = partial(stores_nearest_prefilter, lat=lat, lng=lng, **filters)
-    if wanted is not None:
-        counted = prefilter(radius_m=radius_m).annotate(in_box=Window(Count("pk")))
-        sample = list(counted.values_list(*_PREFILTER_COLUMNS, "in_box")[:DENSE_BOX_ROWS])
-        in_box = sample[0][-1] if sample else 0
-        if in_box <= DENSE_BOX_ROWS:
-            return sorted(_within(sample, lat=lat, lng=lng, reach_m=radius_m, service=service))
-        reach_m = 2 * radius_m * math.sqrt(2 * wanted / (math.pi * in_box))
-        if reach_m < radius_m:
-            near = _within(prefilter(radius_m=reach_m), lat=lat, lng=lng, reach_m=reach_m, service=service)
-            if len(near) >= wanted:
-                return sorted(near)
-    return sorted(_within(prefilter(radius_m=radius_m), lat=lat, lng=lng, reach_m=radius_m, service=service))
+
+# An OFFSET (SQLite: with a LIMIT) keeps the subquery from being merged into the outer query.
+_NO_INLINING = (" OFFSET 0", " LIMIT -1 OFFSET 0")
+
+
+def _in_reach_sql(
+    *,
+    lat: float,
+    lng: float,
+    reach_m: float,
+    q: str | None,
+    open_now: bool | None,
+    service: str | None,
+    merchant: Merchant | None,
+    rows_wanted: int | None,
+) -> tuple[str, list]:
+    """(id, distance) of the public stores within `reach_m`, nearest first, ties by id, at most
+    `rows_wanted` of them: the box of the reach on the indexed (lat, lng) columns is the
+    prefilter, and the distance is computed for the box's rows only, once each (the inner OFFSET
+    keeps the database from inlining the subquery and computing it again for the radius test and
+    the order)."""
+    (min_lat, max_lat), lng_ranges = _box_ranges(lat, lng, reach_m)
+    distance, params = _distance_sql(lat, lng)
+    where = ['"stores_store"."lat" >= %s', '"stores_store"."lat" <= %s']
+    params += [min_lat, max_lat]
+    if lng_ranges:
+        where.append(
+            "("
+            + " OR ".join('("stores_store"."lng" >= %s AND "stores_store"."lng" <= %s)' for _ in lng_ranges)
+            + ")"
+        )
+        params += [bound for lng_range in lng_ranges for bound in lng_range]
+    where += ['"stores_store"."status" <> %s', '"merchants_merchant"."is_active" = %s']
+    params += [StoreStatus.CLOSED.value, True]
+    if merchant is not None:
+        where.append('"stores_store"."merchant_id" = %s')
+        params.append(merchant.pk)
+    if service == "pickup":
+        where.append('"stores_store"."pickup_enabled" = %s')
+        params.append(True)
+    elif service == "delivery":
+        where.append('"stores_store"."delivery_enabled" = %s')
+        params.append(True)
+    if q:
+        where.append(f"({_contains_sql('name')} OR {_contains_sql('address')})")
+        pattern = f"%{connection.ops.prep_for_like_query(q)}%"
+        params += [pattern, pattern]
+    if open_now:
+        where.append('"stores_store"."status" = %s')
+        params.append(StoreStatus.OPEN.value)
+    in_reach = '"distance" <= %s'
+    params.append(reach_m)
+    if service == "delivery":
+        in_reach += ' AND "distance" <= "delivery_radius_m"'
+    sql = (
+        'SELECT "id", "distance" FROM ('  # noqa: S608 - values only in params
+        f'SELECT "stores_store"."id" AS "id", "stores_store"."delivery_radius_m" AS "delivery_radius_m", '
+        f'{distance} AS "distance" FROM "stores_store" INNER JOIN "merchants_merchant" '
+        'ON ("stores_store"."merchant_id" = "merchants_merchant"."id") '
+        f"WHERE {' AND '.join(where)}{_NO_INLINING[connection.vendor == 'sqlite']}"
+        f') AS "box" WHERE {in_reach} ORDER BY "distance", "id"'
+    )
+    if rows_wanted is not None:
+        sql += " LIMIT %s"
+        params.append(rows_wanted)
+    return sql, params
+
+
+# A page is first looked for within this fraction of the radius (a sixteenth of the box).
+NEAR_REACH = 0.25
+
+
+def stores_nearest_sql(
+    *,
+    lat: float,
+    lng: float,
+    radius_m: float,
+    q: str | None = None,
+    open_now: bool | None = None,
+    service: str | None = None,
+    merchant: Merchant | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> tuple[str, list]:
+    """(SQL, params) of (id, distance_m) of the public stores within `radius_m`, nearest first,
+    ties by id, `offset`/`limit` applied: the whole search in one statement.
+
+    With a limit, the database keeps just the top `offset + limit` while sorting, and first
+    looks within a quarter of the radius: when that circle holds the `offset + limit` stores
+    wanted they are the nearest of all, since every other store lies beyond it, and the whole
+    box is never read (its branch is gated on the count: PostgreSQL does not run it). So a dense
+    city reads a sixteenth of the box; where stores are sparse the small box costs little.
+    Without a limit (open-now searches) every store within the radius is ranked."""
+    search = {"lat": lat, "lng": lng, "q": q, "open_now": open_now, "service": service, "merchant": merchant}
+    if limit is None:
+        if offset:
+            raise ValueError("an offset needs a limit")
+        return _in_reach_sql(**search, reach_m=radius_m, rows_wanted=None)
+    wanted = offset + limit
+    near, near_params = _in_reach_sql(**search, reach_m=radius_m * NEAR_REACH, rows_wanted=wanted)
+    whole, whole_params = _in_reach_sql(**search, reach_m=radius_m, rows_wanted=wanted)
+    sql = (
+        f'SELECT "id", "distance" FROM (WITH "near" AS ({near}) '  # noqa: S608 - values only in params
+        'SELECT "id", "distance" FROM "near" WHERE (SELECT COUNT(*) FROM "near") = %s '
+        f'UNION ALL SELECT "id", "distance" FROM ({whole}) AS "whole" WHERE (SELECT COUNT(*) FROM "near") < %s'
+        ') AS "found" ORDER BY "distance", "id" LIMIT %s OFFSET %s'
+    )
+    return sql, [*near_params, wanted, *whole_params, wanted, limit, offset]
 
 
 def stores_nearest(
@@ -281,41 +489,51 @@ def stores_nearest(
 ) -> list[StoreHit]:
     """Stores around a GCJ-02 point, nearest first (ties by id), skipping `offset` of them.
 
-    The SQL prefilter is a bounding box on the indexed (lat, lng) columns and reads four numbers
-    per row; exact distances are computed here on those rows only (in a dense city, on a smaller
-    circle's rows: see `_ranked_candidates`). Full rows, hours and special days are then fetched
-    for the page alone. `service="delivery"` keeps stores whose delivery radius reaches the point.
+    One statement finds and ranks the page in the database (`stores_nearest_sql`: an indexed
+    bounding box, exact distances on its rows only) and returns the page's full rows; the
+    merchant and the hours and special days follow in one query each (the merchant not at all
+    when the search is for one). `service="delivery"` keeps stores whose delivery radius reaches
+    the point.
     """
     check_coordinates(lat, lng)
     _check_search(radius_km, service, limit, offset)
-    radius_m = (radius_km if radius_km is not None else DEFAULT_RADIUS_KM) * 1000.0
-    candidates = _ranked_candidates(
-        lat=lat,
-        lng=lng,
-        radius_m=radius_m,
-        # Open stores cannot be counted before their hours are read: search the whole radius.
-        wanted=None if open_now else offset + limit,
-        filters={"q": q, "open_now": open_now, "service": service, "merchant": merchant},
-    )
+    search = {
+        "lat": lat,
+        "lng": lng,
+        "radius_m": (radius_km if radius_km is not None else DEFAULT_RADIUS_KM) * 1000.0,
+        "q": q,
+        "open_now": open_now,
+        "service": service,
+        "merchant": merchant,
+    }
+    now = at or dt.datetime.now(dt.UTC)
 
     if not open_now:
-        page = candidates[offset : offset + limit]
-        stores = _stores_by_id_with_schedule([pk for _, pk in page], at=at)
-        at = at or dt.datetime.now(dt.UTC)
+        ranked, params = stores_nearest_sql(**search, limit=limit, offset=offset)
+        sql = (
+            f"SELECT {rows.columns(Store, 's')}, near.distance FROM ({ranked}) near "  # noqa: S608
+            f"JOIN {rows.table(Store)} s ON s.id = near.id ORDER BY near.distance, near.id"
+        )
+        page = rows.fetch(sql, params)
+        stores = [rows.instance(Store, row) for row in page]
+        _attach_merchants_and_schedules(stores, merchant=merchant, at=now)
         return [
-            StoreHit(store=stores[pk], distance_m=distance, at=at) for distance, pk in page if pk in stores
+            StoreHit(store=store, distance_m=row[-1], at=now) for store, row in zip(stores, page, strict=True)
         ]
 
-    # Whether a store is open depends on its hours, so candidates are loaded nearest first in
-    # chunks until the page is full; usually the first chunk is enough.
+    # Open stores cannot be counted before their hours are read: the whole radius is ranked, then
+    # candidates are loaded nearest first in chunks until the page is full; usually the first
+    # chunk is enough.
+    sql, params = stores_nearest_sql(**search)
+    candidates = rows.fetch(sql, params)
     wanted = offset + limit
     chunk_size = max(100, 2 * wanted)
     open_hits: list[StoreHit] = []
-    now = at or dt.datetime.now(dt.UTC)
     for begin in range(0, len(candidates), chunk_size):
         chunk = candidates[begin : begin + chunk_size]
-        stores = _stores_by_id_with_schedule([pk for _, pk in chunk], at=now)
-        for distance, pk in chunk:
+        stores = _stores_by_id([pk for pk, _ in chunk])
+        _attach_merchants_and_schedules(list(stores.values()), merchant=merchant, at=now)
+        for pk, distance in chunk:
             store = stores.get(pk)
             if store is not None and schedule_is_open(store_schedule(store), now):
                 open_hits.append(StoreHit(store=store, distance_m=distance, is_open=True))
