@@ -2,7 +2,9 @@
 call one selector or service, render."""
 
 import json
+from urllib.parse import parse_qsl
 
+from django.conf import settings
 from django.http import HttpResponse
 from ninja import File, Query, Router, Status, UploadedFile
 from ninja.errors import ValidationError as NinjaValidationError
@@ -73,12 +75,53 @@ def _browse_key(scope: str, request) -> str | None:
     return key
 
 
+# The query's integers as clients send them: plain digits, which pydantic reads as `int()` does.
+_INT_PARAMS = ("price_min", "price_max", "limit")
+_MAX_PLAIN_INT_DIGITS = 18
+
+
+def _plain_int(value: str) -> bool:
+    return value.isascii() and value.isdigit() and len(value) <= _MAX_PLAIN_INT_DIGITS
+
+
+def _query_fields(request) -> dict:
+    """The query's StoreProductsQuery fields as `request.GET` has them: each one's last value, every
+    value of `tags`. An ASCII query string (what clients send: the rest is percent-encoded) is read
+    by `parse_qsl` itself, as QueryDict does but without building one."""
+    fields = schemas.StoreProductsQuery.model_fields
+    raw = request.META.get("QUERY_STRING", "")
+    max_fields = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+    if (
+        "GET" in request.__dict__
+        or request.encoding is not None
+        or not raw.isascii()
+        or (max_fields is not None and raw.count("&") >= max_fields)
+    ):
+        data = {name: request.GET[name] for name in fields if name in request.GET}
+        if "tags" in request.GET:
+            data["tags"] = request.GET.getlist("tags")
+        return data
+    data, tags = {}, []
+    for name, value in parse_qsl(raw, keep_blank_values=True):
+        if name in fields:
+            data[name] = value
+            if name == "tags":
+                tags.append(value)
+    if tags:
+        data["tags"] = tags
+    return data
+
+
 def _store_products_query(request) -> schemas.StoreProductsQuery:
-    data = {
-        name: request.GET[name] for name in schemas.StoreProductsQuery.model_fields if name in request.GET
-    }
-    if "tags" in request.GET:
-        data["tags"] = _split_tags(request.GET.getlist("tags"))
+    data = _query_fields(request)
+    if "tags" in data:
+        data["tags"] = _split_tags(data["tags"])
+    if all(_plain_int(data[name]) for name in _INT_PARAMS if name in data):
+        # Nothing left for the model to check (every other field is any text): skip validating.
+        for name in _INT_PARAMS:
+            if name in data:
+                data[name] = int(data[name])
+        return schemas.StoreProductsQuery.model_construct(**data)
     try:
         return schemas.StoreProductsQuery.model_validate(data)
     except PydanticValidationError as exc:
