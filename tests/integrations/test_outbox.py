@@ -195,3 +195,32 @@ def test_stock_low_has_one_documented_shape(merchant, store):
         "threshold": 5,
     }
     assert (event.aggregate_type, event.aggregate_id) == ("stock_level", f"{store.pk}:9")
+
+
+def test_kicks_are_debounced_across_processes_and_within_one(settings, monkeypatch):
+    from django.core.cache import cache
+
+    from mendian.integrations import outbox
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    cache.delete("mendian:outbox:kick")
+    monkeypatch.setattr(outbox, "_kicked_at", -float("inf"))
+    clock = iter([100.0, 100.4, 101.5])
+    monkeypatch.setattr(outbox.time, "monotonic", lambda: next(clock))
+    adds = []
+    real_add = cache.add
+    monkeypatch.setattr(cache, "add", lambda *a, **k: adds.append(a[0]) or real_add(*a, **k))
+    with mock.patch("mendian.integrations.tasks.dispatch_outbox.delay") as delay:
+        outbox.kick_dispatcher()  # kicks, and the shared key is set for a second
+        outbox.kick_dispatcher()  # 0.4 s later: this process knows the key is still set
+        assert (delay.call_count, len(adds)) == (1, 1)
+
+        cache.delete("mendian:outbox:kick")  # the second has passed
+        outbox.kick_dispatcher()
+        assert (delay.call_count, len(adds)) == (2, 2)
+
+        # Another process's kick holds the key: asked, refused, no dispatch.
+        monkeypatch.setattr(outbox, "_kicked_at", -float("inf"))
+        monkeypatch.setattr(outbox.time, "monotonic", lambda: 200.0)
+        outbox.kick_dispatcher()
+        assert (delay.call_count, len(adds)) == (2, 3)
