@@ -1,3 +1,5 @@
+import json
+
 import pytest
 from django.utils import timezone
 
@@ -12,6 +14,29 @@ from tests.checkout.conftest import (
     pickup_body,
     save_address,
 )
+
+
+@pytest.fixture(autouse=True)
+def order_replies_match_their_schema(monkeypatch):
+    """The consumer order endpoints render `order_out` without ninja's validation (for speed): every
+    reply any test here gets must be byte for byte what ninja renders through `OrderRead`."""
+    from ninja.responses import NinjaJSONEncoder
+
+    from mendian.orders import api
+    from mendian.orders.schemas import OrderRead
+
+    render = api._render
+    checked = []
+
+    def checking(data, status=200):
+        response = render(data, status)
+        expected = json.dumps(OrderRead.model_validate(data).model_dump(), cls=NinjaJSONEncoder)
+        assert response.content.decode() == expected
+        checked.append(data)
+        return response
+
+    monkeypatch.setattr(api, "_render", checking)
+    return checked
 
 
 def place(client, body, *, expect=201, **headers) -> dict:

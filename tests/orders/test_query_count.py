@@ -62,3 +62,16 @@ def test_the_query_count_does_not_grow_with_the_lines(member, stocked, five_skus
     seven, queries = place_counting(member, stocked, five_skus[3:10], "seven-lines")
 
     assert seven == two, f"2 lines: {two} queries, 7 lines: {seven}:\n{hot_spots(queries)}"
+
+
+def test_reading_an_order_takes_three_queries(member, stocked, five_skus, django_assert_num_queries):
+    """The token, the order with its store and merchant, then its lines and events together."""
+    order_id = member.post(
+        "/api/v1/orders", pickup_body(stocked, *[(sku, 1) for sku in five_skus[:3]])
+    ).json()["id"]
+
+    with django_assert_num_queries(3):
+        response = member.get(f"/api/v1/orders/{order_id}")
+
+    assert response.status_code == 200
+    assert len(response.json()["lines"]) == 3

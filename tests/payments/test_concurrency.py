@@ -76,3 +76,19 @@ def test_concurrent_refunds_never_exceed_the_payment(placed, payment):
     assert Payment.objects.get(pk=payment.pk).refunded_amount == 900
     assert sum(Refund.objects.values_list("amount", flat=True)) == 900
     assert Refund.objects.filter(status="succeeded").count() == 3  # sent after each commit (eager)
+
+
+def test_paying_on_the_sandbox_page_many_times_at_once_settles_once(placed, payment):
+    replies = race(10, lambda i: Client().post(f"/sandbox-pay/{payment.public_id}/confirm").status_code)
+    assert replies == [200] * 10
+    order = Order.objects.get(pk=placed["id"])
+    assert (order.status, order.paid_amount, order.payment_id) == ("paid", 1150, payment.public_id)
+    payment.refresh_from_db()
+    assert payment.status == "paid"
+    # One gateway trade, one notification recorded, one transition and one event.
+    notification = PaymentNotification.objects.get()
+    assert notification.notification_id == "evt_" + payment.provider_data["gateway"]["transaction_id"]
+    assert notification.outcome == "paid"
+    assert payment.provider_transaction_id == payment.provider_data["gateway"]["transaction_id"]
+    assert OrderEvent.objects.filter(order=order, status="paid").count() == 1
+    assert OutboxEvent.objects.filter(event_type="order.paid").count() == 1

@@ -94,6 +94,18 @@ def test_only_the_customers_own_pending_order(member, placed, api):
     assert Payment.objects.count() == 0
 
 
+def test_an_overdue_order_is_expired_first_and_cannot_be_paid(member, placed):
+    Order.objects.filter(pk=placed["id"]).update(pay_deadline=timezone.now() - dt.timedelta(seconds=5))
+    # An unknown provider is still refused as unavailable, but the overdue order is expired by then.
+    assert start_payment(member, placed["id"], "bitcoin").status_code == 422
+    assert Order.objects.get(pk=placed["id"]).status == "cancelled"
+    response = start_payment(member, placed["id"])
+    assert response.status_code == 409
+    assert response.json()["code"] == "invalid_state_transition"
+    assert f"{placed['number']} is cancelled" in response.json()["detail"]
+    assert Payment.objects.count() == 0
+
+
 # --- the hosted page and the notification ----------------------------------------------------
 
 
@@ -108,7 +120,9 @@ def test_confirm_page_then_pay_marks_the_order_paid(member, placed, payment):
 
     response = browser.post(url)
     assert response.status_code == 200
-    assert "支付成功" in response.content.decode()
+    html = response.content.decode()
+    assert "支付成功" in html and "11.50" in html and placed["number"] in html
+    assert Order.objects.get(pk=placed["id"]).store.name in html
 
     order = Order.objects.get(pk=placed["id"])
     payment.refresh_from_db()
@@ -132,6 +146,15 @@ def test_confirm_page_then_pay_marks_the_order_paid(member, placed, payment):
 def test_unknown_payment_page_is_404():
     assert Client().get("/sandbox-pay/pay_nope/confirm").status_code == 404
     assert Client().post("/sandbox-pay/pay_nope/confirm").status_code == 404
+
+
+def test_the_page_of_a_disabled_sandbox_is_404_and_pays_nothing(placed, payment, settings):
+    settings.SANDBOX = False
+    before = snapshot(placed["id"])
+    assert Client().post(f"/sandbox-pay/{payment.public_id}/confirm").status_code == 404
+    assert snapshot(placed["id"]) == before
+    payment.refresh_from_db()
+    assert payment.provider_data["gateway"] == {"state": "open"}
 
 
 def test_the_same_notification_twenty_times_changes_things_once(placed, payment):

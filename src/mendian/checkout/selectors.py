@@ -7,25 +7,34 @@ writes what it says. Consumer reads are scoped by the customer and by the mercha
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from django.core.files.storage import default_storage
+from django.db import connection
 from django.db.models import Exists, F, FilteredRelation, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from mendian.accounts.models import Customer
-from mendian.catalog.models import ProductImage, Sku, StoreListing
+from mendian.catalog.models import Product, ProductImage, Sku, StoreListing, StorePrice
 from mendian.checkout.models import MAX_LINE_QUANTITY, Address, Cart, CartLine
 from mendian.checkout.pricing import DeliveryTerms, PricedLine, PricingContext, price
+from mendian.core import rows
 from mendian.core.errors import Conflict, NotFound, ValidationFailed
 from mendian.core.geo import haversine_m
 from mendian.core.money import money
 from mendian.core.pii import mask_name, mask_phone, normalize_phone
 from mendian.inventory.selectors import stock_available_for, stores_with_all_stock
 from mendian.merchants.models import Merchant
-from mendian.stores.hours import schedule_is_open, store_schedule
-from mendian.stores.models import Store, StoreStatus
-from mendian.stores.selectors import check_coordinates, stores_nearest, stores_with_schedule
+from mendian.stores.hours import (
+    HORIZON_DAYS,
+    PREFETCHED_HOURS,
+    PREFETCHED_SPECIAL_DAYS,
+    schedule_is_open,
+    store_schedule,
+)
+from mendian.stores.models import OpeningHours, SpecialDay, Store, StoreStatus
+from mendian.stores.selectors import check_coordinates, stores_nearest
 
 # Distinct SKUs per cart and per order.
 MAX_LINES = 50
@@ -57,17 +66,90 @@ def media_url(name: str | None) -> str | None:
 # --- stores --------------------------------------------------------------------------------------
 
 
+# The schedule columns of `_store_sql`, after the store's and the merchant's (by the field whose
+# values they hold).
+_SCHEDULE_FIELDS = (
+    OpeningHours._meta.get_field("id"),
+    OpeningHours._meta.get_field("weekday"),
+    SpecialDay._meta.get_field("date"),
+    SpecialDay._meta.get_field("closed"),
+    SpecialDay._meta.get_field("opens"),
+    SpecialDay._meta.get_field("closes"),
+    SpecialDay._meta.get_field("note"),
+)
+_STORE_FIELD = OpeningHours._meta.get_field("store")
+_SPECIAL_STORE_FIELD = SpecialDay._meta.get_field("store")
+
+
+@cache
+def _store_sql(for_merchant: bool) -> str:
+    """The store with its merchant (kind 0, when visible), its weekly hours (kind 1) and its special
+    days from two days ago to the schedule horizon (kind 2): one statement, in the orders of
+    `stores_with_schedule`."""
+    padding = ", ".join(["NULL"] * (rows.width(Store) + rows.width(Merchant)))
+    merchant_filter = " AND s.merchant_id = %s" if for_merchant else ""
+    return (
+        f"SELECT 0, {rows.columns(Store, 's')}, {rows.columns(Merchant, 'm')}, "  # noqa: S608 - no values
+        # Typed NULLs: PostgreSQL types a UNION's columns pair by pair, from the left.
+        "NULL, NULL, CAST(NULL AS date), FALSE, NULL, NULL, '' "
+        f"FROM {rows.table(Store)} s JOIN {rows.table(Merchant)} m ON m.id = s.merchant_id "
+        f"WHERE s.id = %s AND s.status <> %s AND m.is_active = %s{merchant_filter} "
+        f"UNION ALL SELECT 1, {padding}, h.id, h.weekday, NULL, FALSE, h.opens, h.closes, '' "
+        f"FROM {rows.table(OpeningHours)} h WHERE h.store_id = %s "
+        f"UNION ALL SELECT 2, {padding}, d.id, NULL, d.date, d.closed, d.opens, d.closes, d.note "
+        f"FROM {rows.table(SpecialDay)} d WHERE d.store_id = %s AND d.date >= %s AND d.date <= %s "
+        f"ORDER BY 1, {rows.width(Store) + rows.width(Merchant) + 3}, "
+        f"{rows.width(Store) + rows.width(Merchant) + 4}, {rows.width(Store) + rows.width(Merchant) + 6}"
+    )
+
+
 def store_for_checkout(*, store_id, merchant: Merchant | None, at: dt.datetime | None = None) -> Store:
-    """The store an order is placed at, with what opening-hours checks need (three queries).
-    The visibility rules of `stores.selectors.store_public_get`: 404 for closed-for-good stores and
-    for inactive or other merchants' stores."""
+    """The store an order is placed at, with what opening-hours checks need, as
+    `stores_with_schedule` loads it (merchant, hours, special days), in one hand-written statement:
+    this runs in every quote, cart and order. The visibility rules of
+    `stores.selectors.store_public_get`: 404 for closed-for-good stores and for inactive or other
+    merchants' stores."""
     pk = parse_pk(store_id, what="store")
-    qs = Store.objects.exclude(status=StoreStatus.CLOSED).filter(merchant__is_active=True)
+    today = (at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).date()
+    params = [pk, StoreStatus.CLOSED, True]
     if merchant is not None:
-        qs = qs.filter(merchant_id=merchant.pk)
-    store = stores_with_schedule(qs, at=at).filter(pk=pk).first()
+        params.append(merchant.pk)
+    params += [
+        pk,
+        pk,
+        connection.ops.adapt_datefield_value(today - dt.timedelta(days=2)),
+        connection.ops.adapt_datefield_value(today + dt.timedelta(days=HORIZON_DAYS + 2)),
+    ]
+    store = None
+    hours, special_days = [], []
+    schedule_at = 1 + rows.width(Store) + rows.width(Merchant)
+    for row in rows.fetch(_store_sql(merchant is not None), params):
+        kind = row[0]
+        if kind == 0:
+            store = rows.instance(Store, row, 1)
+            store.merchant = rows.instance(Merchant, row, 1 + rows.width(Store))
+            continue
+        if store is None:
+            break  # not visible: its hours do not matter
+        ident, weekday, date, closed, opens, closes, note = (
+            rows.value(field, raw) for field, raw in zip(_SCHEDULE_FIELDS, row[schedule_at:], strict=True)
+        )
+        if kind == 1:
+            found = OpeningHours(id=ident, store_id=pk, weekday=weekday, opens=opens, closes=closes)
+            _STORE_FIELD.set_cached_value(found, store)
+            hours.append(found)
+        else:
+            found = SpecialDay(
+                id=ident, store_id=pk, date=date, closed=closed, opens=opens, closes=closes, note=note
+            )
+            _SPECIAL_STORE_FIELD.set_cached_value(found, store)
+            special_days.append(found)
+        found._state.adding = False
+        found._state.db = connection.alias
     if store is None:
         raise NotFound("No such store.")
+    setattr(store, PREFETCHED_HOURS, hours)
+    setattr(store, PREFETCHED_SPECIAL_DAYS, special_days)
     return store
 
 
@@ -97,11 +179,36 @@ def is_sellable(sku: Sku) -> bool:
     return sku.is_active and sku.product.is_active and not sku.delisted
 
 
+@cache
+def _skus_sql(count: int) -> str:
+    """`_skus_at(store).filter(pk__in=…)` by hand (it runs in every quote and order)."""
+    return (
+        f"SELECT {rows.columns(Sku, 'k')}, {rows.columns(Product, 'p')}, sp.price, "  # noqa: S608 - no values
+        f"EXISTS (SELECT 1 FROM {rows.table(StoreListing)} l "
+        "WHERE l.store_id = %s AND l.product_id = k.product_id AND l.is_listed = %s), "
+        f"(SELECT i.thumbnail FROM {rows.table(ProductImage)} i WHERE i.product_id = k.product_id "
+        "ORDER BY i.position, i.id LIMIT 1) "
+        f"FROM {rows.table(Sku)} k JOIN {rows.table(Product)} p ON p.id = k.product_id "
+        f"LEFT JOIN {rows.table(StorePrice)} sp ON sp.sku_id = k.id AND sp.store_id = %s "
+        f"WHERE k.merchant_id = %s AND k.id IN ({', '.join(['%s'] * count)})"
+    )
+
+
 def skus_at_store(*, store: Store, sku_ids, require_sellable: bool = True) -> dict[int, Sku]:
-    """{sku_id: Sku} annotated as sold at `store`. `404 not_found` for an unknown SKU or another
-    merchant's; `409 not_sold_here` for one that is inactive or not listed at this store."""
+    """{sku_id: Sku} annotated as sold at `store` (as `_skus_at` annotates them). `404 not_found`
+    for an unknown SKU or another merchant's; `409 not_sold_here` for one that is inactive or not
+    listed at this store."""
     wanted = list(dict.fromkeys(sku_ids))
-    found = {sku.pk: sku for sku in _skus_at(store).filter(pk__in=wanted)} if wanted else {}
+    found = {}
+    if wanted:
+        extra = rows.width(Sku) + rows.width(Product)
+        params = [store.pk, False, store.pk, store.merchant_id, *wanted]
+        for row in rows.fetch(_skus_sql(len(wanted)), params):
+            sku = rows.instance(Sku, row)
+            sku.product = rows.instance(Product, row, rows.width(Sku))
+            sku.store_price, delisted, sku.thumbnail_name = row[extra : extra + 3]
+            sku.delisted = bool(delisted)
+            found[sku.pk] = sku
     for pk in wanted:
         sku = found.get(pk)
         if sku is None:
@@ -433,8 +540,9 @@ def checkout_quote(
     invalid_pickup_time), the delivery address (404 address_not_found, 422 outside_delivery_area),
     coupons and points, the minimum order (422 below_minimum_order), and last stock (409
     out_of_stock naming the SKU; `check_available=False` leaves that to the reservation, which
-    order creation makes anyway and which answers the same). Six to eight queries whatever the
-    number of lines."""
+    order creation makes anyway and which answers the same). Two to four queries whatever the
+    number of lines (the store with its hours, the SKUs, the stock, a delivery address), more to
+    route an order without a store."""
     now = now or timezone.now()
     wanted = _merge_lines(data.lines)
     store_id = data.store_id

@@ -3,12 +3,13 @@ customer only (the customer is the scope: nobody can touch another's cart or add
 
 import math
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from mendian.accounts.models import Customer
 from mendian.checkout.models import MAX_LINE_QUANTITY, Address, Cart, CartLine
 from mendian.checkout.selectors import MAX_ADDRESSES, MAX_LINES, address_get, parse_pk, skus_at_store
+from mendian.core import rows
 from mendian.core.errors import Conflict, ValidationFailed
 from mendian.core.geo import wgs84_to_gcj02
 from mendian.core.pii import normalize_phone
@@ -71,7 +72,18 @@ def cart_clear(*, customer: Customer, store: Store | None = None) -> int:
 
 def cart_remove_skus(*, customer: Customer, store: Store, sku_ids) -> None:
     """Takes ordered SKUs out of the cart (called by order creation, inside its transaction)."""
-    CartLine.objects.filter(cart__customer=customer, cart__store=store, sku_id__in=list(sku_ids)).delete()
+    sku_ids = list(sku_ids)
+    if not sku_ids:
+        return
+    # Hand-written (`core.rows`; every order runs it): the DELETE the ORM would send, composed for
+    # less Python than the database spends on it. Cart lines have no dependants and no signals.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {rows.table(CartLine)} WHERE cart_id IN "  # noqa: S608 - constant names
+            f"(SELECT id FROM {rows.table(Cart)} WHERE customer_id = %s AND store_id = %s) "
+            f"AND sku_id IN ({', '.join(['%s'] * len(sku_ids))})",
+            [customer.pk, store.pk, *sku_ids],
+        )
 
 
 # --- addresses -----------------------------------------------------------------------------------

@@ -9,8 +9,14 @@ Any SQL given here is ours: only placeholders carry values.
 from collections.abc import Iterable, Sequence
 from functools import cache
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Model
+
+
+def _db():
+    """The connection itself: `django.db.connection` is a proxy that looks the connection up on
+    every attribute read, and fields read it many times per value."""
+    return connections[DEFAULT_DB_ALIAS]
 
 
 def table(model: type[Model]) -> str:
@@ -58,20 +64,21 @@ def _converters(model: type[Model], vendor: str) -> tuple:
 
 def instance(model: type[Model], row: Sequence, start: int = 0):
     """The `model` instance of `row[start:start + width(model)]` (selected with `columns`)."""
+    db = _db()
     values = list(row[start : start + len(model._meta.concrete_fields)])
-    for index, functions, col in _converters(model, connection.vendor):
+    for index, functions, col in _converters(model, db.vendor):
         value = values[index]
         for function in functions:
-            value = function(value, col, connection)
+            value = function(value, col, db)
         values[index] = value
     obj = model(*values)
     obj._state.adding = False
-    obj._state.db = connection.alias
+    obj._state.db = db.alias
     return obj
 
 
 def fetch(sql: str, params: Iterable) -> list[tuple]:
-    with connection.cursor() as cursor:
+    with _db().cursor() as cursor:
         cursor.execute(sql, list(params))
         return cursor.fetchall()
 
@@ -89,21 +96,22 @@ def insert(objs: Sequence[Model]) -> None:
     `bulk_create` does (no signals, `auto_now(_add)` filled by the fields' `pre_save`)."""
     if not objs:
         return
+    db = _db()
     model = type(objs[0])
     fields, head = _insert_shape(model)
     params = []
     for obj in objs:
-        params.extend(field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields)
+        params.extend(field.get_db_prep_save(field.pre_save(obj, True), db) for field in fields)
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     pk = model._meta.pk
-    sql = f"{head}{', '.join([row] * len(objs))} RETURNING {connection.ops.quote_name(pk.column)}"
-    with connection.cursor() as cursor:
+    sql = f"{head}{', '.join([row] * len(objs))} RETURNING {db.ops.quote_name(pk.column)}"
+    with db.cursor() as cursor:
         cursor.execute(sql, params)
         ids = cursor.fetchall()
     for obj, (pk_value,) in zip(objs, ids, strict=True):
         setattr(obj, pk.attname, pk_value)
         obj._state.adding = False
-        obj._state.db = connection.alias
+        obj._state.db = db.alias
 
 
 @cache
@@ -118,12 +126,10 @@ def _update_sql(model: type[Model], names: tuple[str, ...]) -> tuple[tuple, str]
 def update(model: type[Model], pk, **values) -> int:
     """`model.objects.filter(pk=pk).update(**values)` for plain values (no expressions): the number
     of rows changed."""
+    db = _db()
     fields, sql = _update_sql(model, tuple(values))
-    params = [
-        field.get_db_prep_save(value, connection)
-        for field, value in zip(fields, values.values(), strict=True)
-    ]
-    with connection.cursor() as cursor:
+    params = [field.get_db_prep_save(value, db) for field, value in zip(fields, values.values(), strict=True)]
+    with db.cursor() as cursor:
         cursor.execute(sql, [*params, pk])
         return cursor.rowcount
 
@@ -136,7 +142,8 @@ def _field_converters(field, vendor: str) -> tuple:
 
 def value(field, raw):
     """`raw`, a column of `field` as the database returned it, as the ORM would give it."""
-    col, functions = _field_converters(field, connection.vendor)
+    db = _db()
+    col, functions = _field_converters(field, db.vendor)
     for function in functions:
-        raw = function(raw, col, connection)
+        raw = function(raw, col, db)
     return raw

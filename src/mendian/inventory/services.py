@@ -9,6 +9,7 @@ has already resolved the store or merchant.
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Q, Sum
@@ -16,6 +17,7 @@ from django.utils import timezone
 
 from mendian.catalog.cache import stock_version_bump
 from mendian.catalog.models import Sku
+from mendian.core import rows
 from mendian.core.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from mendian.core.scope import Actor
 from mendian.integrations.outbox import stock_low_emit
@@ -255,11 +257,14 @@ def stock_alerts_refresh(*, levels: Iterable[StockLevel], now: dt.datetime | Non
         if is_low(level.available, threshold):
             low[(level.store_id, level.sku_id)] = (threshold, level.available)
     pairs = {(level.store_id, level.sku_id) for level in levels}
-    open_alerts = StockAlert.objects.filter(
-        resolved_at__isnull=True,
-        store_id__in={store_id for store_id, _ in pairs},
-        sku_id__in={sku_id for _, sku_id in pairs},
-    ).values_list("pk", "store_id", "sku_id")
+    # Hand-written (`core.rows`): every stock change runs it, mostly to find nothing.
+    store_ids = sorted({store_id for store_id, _ in pairs})
+    sku_ids = sorted({sku_id for _, sku_id in pairs})
+    open_alerts = rows.fetch(
+        f"SELECT id, store_id, sku_id FROM {rows.table(StockAlert)} WHERE resolved_at IS NULL "  # noqa: S608
+        f"AND store_id IN ({', '.join(['%s'] * len(store_ids))}) AND sku_id IN ({', '.join(['%s'] * len(sku_ids))})",
+        [*store_ids, *sku_ids],
+    )
     already_open = set()
     recovered = []
     for pk, store_id, sku_id in open_alerts:
@@ -382,6 +387,36 @@ def _shift_levels_reserved(changes: list[tuple[int, int]], *, now) -> int:
         return applied
 
 
+@cache
+def _reserve_lock_sql(count: int) -> str:
+    """`_levels_with_merchant().select_for_update(of=("self",))` of one store's levels of the
+    merchant's SKUs, in SKU order (the lock order), by hand."""
+    lock = " FOR UPDATE OF l" if connection.features.has_select_for_update_of else ""
+    return (
+        f"SELECT {rows.columns(StockLevel, 'l')}, s.merchant_id, m.settings, s.code, k.sku_code "  # noqa: S608
+        f"FROM {rows.table(StockLevel)} l JOIN {rows.table(Store)} s ON s.id = l.store_id "
+        f"JOIN {rows.table(Merchant)} m ON m.id = s.merchant_id JOIN {rows.table(Sku)} k ON k.id = l.sku_id "
+        f"WHERE l.store_id = %s AND k.merchant_id = %s AND l.sku_id IN ({', '.join(['%s'] * count)}) "
+        f"ORDER BY l.sku_id{lock}"
+    )
+
+
+_MERCHANT_SETTINGS = Merchant._meta.get_field("settings")
+
+
+def _reserve_lock_levels(store: Store, sku_ids: list[int]) -> dict[int, StockLevel]:
+    """{sku_id: level} locked, annotated as `_levels_with_merchant` annotates them."""
+    levels = {}
+    width = rows.width(StockLevel)
+    for row in rows.fetch(_reserve_lock_sql(len(sku_ids)), [store.pk, store.merchant_id, *sku_ids]):
+        level = rows.instance(StockLevel, row)
+        level.merchant_id = row[width]
+        level.merchant_settings = rows.value(_MERCHANT_SETTINGS, row[width + 1])
+        level.store_code, level.sku_code = row[width + 2], row[width + 3]
+        levels[level.sku_id] = level
+    return levels
+
+
 def _same_reservation(reference: str, store: Store, wanted: dict[int, int]) -> list[Reservation] | None:
     """The reservation already made under `reference` when it is this one (same store and lines,
     still active); Conflict when it is another; None when there is none."""
@@ -421,25 +456,19 @@ def stock_reserve(
         with transaction.atomic():
             # Inserted first: the UNIQUE (reference, sku) index answers "already reserved?" for free
             # in the usual case; a repeat or a concurrent twin lands in the IntegrityError branch.
-            reservations = Reservation.objects.bulk_create(
-                [
-                    Reservation(
-                        store_id=store.pk,
-                        sku_id=sku_id,
-                        reference=reference,
-                        quantity=wanted[sku_id],
-                        expires_at=expires_at,
-                    )
-                    for sku_id in sorted(wanted)
-                ]
-            )
-            levels = {
-                level.sku_id: level
-                for level in _levels_with_merchant()
-                .select_for_update(of=("self",))
-                .filter(store_id=store.pk, sku_id__in=sorted(wanted), sku__merchant_id=store.merchant_id)
-                .order_by("sku_id")
-            }
+            # Hand-written statements (`core.rows`): this runs inside every order.
+            reservations = [
+                Reservation(
+                    store_id=store.pk,
+                    sku_id=sku_id,
+                    reference=reference,
+                    quantity=wanted[sku_id],
+                    expires_at=expires_at,
+                )
+                for sku_id in sorted(wanted)
+            ]
+            rows.insert(reservations)
+            levels = _reserve_lock_levels(store, sorted(wanted))
             short = [
                 sku_id
                 for sku_id in sorted(wanted)
@@ -457,20 +486,19 @@ def stock_reserve(
                     f"available, {wanted[sku_id]} wanted.",
                     code="out_of_stock",
                 )
-            written = StockMovement.objects.bulk_create(
-                [
-                    _movement(
-                        store_id=store.pk,
-                        sku_id=sku_id,
-                        type=MovementType.RESERVE,
-                        reserved=wanted[sku_id],
-                        source=MovementSource.ORDER,
-                        reference=reference,
-                        occurred_at=now,
-                    )
-                    for sku_id in sorted(wanted)
-                ]
-            )
+            written = [
+                _movement(
+                    store_id=store.pk,
+                    sku_id=sku_id,
+                    type=MovementType.RESERVE,
+                    reserved=wanted[sku_id],
+                    source=MovementSource.ORDER,
+                    reference=reference,
+                    occurred_at=now,
+                )
+                for sku_id in sorted(wanted)
+            ]
+            rows.insert(written)
             for sku_id, level in levels.items():
                 level.reserved += wanted[sku_id]
             # The locked rows, now fresh: the hook needs no second read.
@@ -551,14 +579,6 @@ def stock_consume(*, reference: str) -> int:
     return 0
 
 
-def _locked_active(reference: str) -> list[Reservation]:
-    return list(
-        Reservation.objects.select_for_update()
-        .filter(reference=reference, status=ReservationStatus.ACTIVE)
-        .order_by("sku_id")
-    )
-
-
 def stock_reservation_set_expiry(*, reference: str, expires_at: dt.datetime | None) -> bool:
     """Moves (or with None, clears: held until fulfilment) the expiry of the order's active
     reservation, e.g. to extend a payment deadline. False when nothing is held any more (released
@@ -568,13 +588,19 @@ def stock_reservation_set_expiry(*, reference: str, expires_at: dt.datetime | No
         raise ValidationFailed(
             "expires_at must carry a time zone.", errors=[{"loc": ["expires_at"], "msg": "naive"}]
         )
-    with transaction.atomic():
-        # Locked like the sweep locks them, so a hold and an expiry never both win.
-        active = _locked_active(reference)
-        if not active:
-            return False
-        Reservation.objects.filter(pk__in=[r.pk for r in active]).update(expires_at=expires_at)
-        return True
+    # One statement, hand-written (it is on every payment's path): the active rows are locked in
+    # SKU order like the sweep locks them (so a hold and an expiry never both win), then updated;
+    # a row the sweep released meanwhile drops out.
+    table = Reservation._meta.db_table
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    sql = (
+        f"UPDATE {table} SET expires_at = %s WHERE id IN "  # noqa: S608 - constant names
+        f"(SELECT id FROM {table} WHERE reference = %s AND status = %s ORDER BY sku_id{lock})"
+    )
+    params = [connection.ops.adapt_datetimefield_value(expires_at), reference, ReservationStatus.ACTIVE.value]
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount > 0
 
 
 def stock_reservation_hold(*, reference: str) -> bool:

@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import io
 from collections.abc import Iterator
+from functools import cache
 from zoneinfo import ZoneInfo
 
 import segno
@@ -21,6 +22,7 @@ from django.utils import timezone
 
 from mendian.accounts.models import Customer
 from mendian.checkout.selectors import parse_pk
+from mendian.core import rows
 from mendian.core.errors import NotFound, ValidationFailed
 from mendian.core.money import money
 from mendian.core.pagination import clamp_limit, decode_cursor, encode_cursor
@@ -32,10 +34,12 @@ from mendian.orders.models import (
     FulfilmentType,
     Order,
     OrderEvent,
+    OrderLine,
     OrderStatus,
     RefundRequest,
     RefundStatus,
 )
+from mendian.stores.models import Store
 from mendian.stores.selectors import store_get_for_actor
 
 S = OrderStatus
@@ -114,12 +118,81 @@ def orders_for_customer(
     return _keyset(qs, limit=limit, cursor=cursor)
 
 
+_LINE_ORDER = OrderLine._meta.get_field("order")
+_EVENT_ORDER = OrderEvent._meta.get_field("order")
+
+
+@cache
+def _own_order_sql(for_merchant: bool) -> str:
+    """One order of a customer with its store and merchant, and whether it has refund requests:
+    the joins of `_with_details`, by hand (the detail runs in every order's flow)."""
+    merchant_filter = " AND o.merchant_id = %s" if for_merchant else ""
+    return (
+        f"SELECT {rows.columns(Order, 'o')}, {rows.columns(Store, 's')}, {rows.columns(Merchant, 'm')}, "  # noqa: S608
+        f"EXISTS (SELECT 1 FROM {rows.table(RefundRequest)} r WHERE r.order_id = o.id) "
+        f"FROM {rows.table(Order)} o JOIN {rows.table(Store)} s ON s.id = o.store_id "
+        f"JOIN {rows.table(Merchant)} m ON m.id = o.merchant_id "
+        f"WHERE o.id = %s AND o.customer_id = %s{merchant_filter}"
+    )
+
+
+@cache
+def _lines_and_events_sql() -> str:
+    """An order's lines (kind 1, by id) and events (kind 2, by time): two prefetches of
+    `_with_details` in one statement (kept apart from the order's: PostgreSQL plans the two
+    simple statements in less than half the time of their UNION)."""
+    lines_at = 2
+    events_at = lines_at + rows.width(OrderLine)
+    event_fields = [field.attname for field in OrderEvent._meta.concrete_fields]
+    return (
+        f"SELECT 1, {rows.columns(OrderLine, 'l')}, {rows.nulls(OrderEvent)} "  # noqa: S608
+        f"FROM {rows.table(OrderLine)} l WHERE l.order_id = %s "
+        f"UNION ALL SELECT 2, {rows.nulls(OrderLine)}, {rows.columns(OrderEvent, 'e')} "
+        f"FROM {rows.table(OrderEvent)} e WHERE e.order_id = %s "
+        f"ORDER BY 1, {lines_at}, {events_at + event_fields.index('at')}, {events_at + event_fields.index('id')}"
+    )
+
+
+def _own_order(customer: Customer, pk: int, merchant: Merchant | None) -> Order | None:
+    """`_with_details(_customer_orders(customer, merchant).filter(pk=pk)).first()` in two queries
+    (three when the order has refund requests)."""
+    params = [pk, customer.pk]
+    if merchant is not None:
+        params.append(merchant.pk)
+    found = rows.fetch(_own_order_sql(merchant is not None), params)
+    if not found:
+        return None
+    (row,) = found
+    order_width, store_width = rows.width(Order), rows.width(Store)
+    order = rows.instance(Order, row)
+    store = rows.instance(Store, row, order_width)
+    order.merchant = store.merchant = rows.instance(Merchant, row, order_width + store_width)
+    order.store = store
+    order.customer = customer
+    lines, events = [], []
+    events_at = 1 + rows.width(OrderLine)
+    for row in rows.fetch(_lines_and_events_sql(), [pk, pk]):
+        if row[0] == 1:
+            line = rows.instance(OrderLine, row, 1)
+            _LINE_ORDER.set_cached_value(line, order)
+            lines.append(line)
+        else:
+            event = rows.instance(OrderEvent, row, events_at)
+            _EVENT_ORDER.set_cached_value(event, order)
+            events.append(event)
+    refunds = []
+    if found[0][-1]:
+        refunds = list(RefundRequest.objects.filter(order=order).prefetch_related("lines").order_by("-pk"))
+    services.order_prefetch_fill(order, lines=lines, events=events, refund_requests=refunds)
+    return order
+
+
 def order_for_customer(*, customer: Customer, order_id, merchant: Merchant | None = None) -> Order:
-    """One of the customer's own orders (anyone else's: 404), expired lazily if it is overdue."""
+    """One of the customer's own orders (anyone else's: 404) with its store, merchant, lines,
+    events and refund requests, expired lazily if it is overdue."""
     pk = parse_pk(order_id, what="order")
-    base = _customer_orders(customer, merchant).filter(pk=pk)
     now = timezone.now()
-    order = _with_details(base).first()
+    order = _own_order(customer, pk, merchant)
     # The lazy expiry of `_expire_due`, without its query in the usual case: only an unpaid order
     # past its deadline is expired, then read again.
     if (
@@ -129,7 +202,7 @@ def order_for_customer(*, customer: Customer, order_id, merchant: Merchant | Non
         and order.pay_deadline <= now
     ):
         services.order_expire(order_id=pk, now=now)
-        order = _with_details(base).first()
+        order = _own_order(customer, pk, merchant)
     if order is None:
         raise NotFound("No such order.")
     return order

@@ -25,6 +25,7 @@ from mendian.accounts.ratelimit import Limit, limits_take
 from mendian.checkout.allocation import prorate
 from mendian.checkout.selectors import CheckoutInput, Quote, checkout_quote, parse_pk
 from mendian.checkout.services import cart_remove_skus
+from mendian.core import rows
 from mendian.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from mendian.core.money import money
 from mendian.core.scope import Actor
@@ -227,12 +228,13 @@ def _order_row(customer: Customer, quote: Quote, number: str, now: dt.datetime) 
     )
 
 
-def _prefetched(order: Order, **relations) -> None:
-    """Fills the prefetch cache of `order`'s reverse relations with rows already in memory."""
+def order_prefetch_fill(order: Order, **relations) -> None:
+    """Fills the prefetch cache of `order`'s reverse relations with rows already in memory (the
+    order just written, or read by hand in `selectors.order_for_customer`)."""
     cache = getattr(order, "_prefetched_objects_cache", {})
-    for name, rows in relations.items():
+    for name, found in relations.items():
         qs = getattr(order, name).all()
-        qs._result_cache = list(rows)
+        qs._result_cache = list(found)
         qs._prefetch_done = True
         cache[name] = qs
     order._prefetched_objects_cache = cache
@@ -253,30 +255,30 @@ def order_create(
         number = _new_number(store.merchant, now)
         try:
             with transaction.atomic():
+                # Hand-written INSERTs (`core.rows`): the ORM's would cost more Python than the
+                # database spends on them, on the path every order takes.
                 order = _order_row(customer, quote, number, now)
-                order.save(force_insert=True)
-                lines = OrderLine.objects.bulk_create(
-                    [
-                        OrderLine(
-                            order=order,
-                            sku_id=line.sku_id,
-                            product_id=line.product_id,
-                            sku_code=line.sku_code,
-                            name=line.name,
-                            specs=line.specs,
-                            image=line.image or "",
-                            unit_price=line.unit_price,
-                            quantity=line.quantity,
-                            line_total=line.line_total,
-                            discount_allocated=line.discount_allocated,
-                            allocations=[{"source": s, "amount": a} for s, a in line.allocations.items()],
-                        )
-                        for line in quote.ctx.lines
-                    ]
-                )
-                event = OrderEvent.objects.create(
-                    order=order, status=order.status, at=now, actor_type=EventActor.CUSTOMER
-                )
+                rows.insert([order])
+                lines = [
+                    OrderLine(
+                        order=order,
+                        sku_id=line.sku_id,
+                        product_id=line.product_id,
+                        sku_code=line.sku_code,
+                        name=line.name,
+                        specs=line.specs,
+                        image=line.image or "",
+                        unit_price=line.unit_price,
+                        quantity=line.quantity,
+                        line_total=line.line_total,
+                        discount_allocated=line.discount_allocated,
+                        allocations=[{"source": s, "amount": a} for s, a in line.allocations.items()],
+                    )
+                    for line in quote.ctx.lines
+                ]
+                rows.insert(lines)
+                event = OrderEvent(order=order, status=order.status, at=now, actor_type=EventActor.CUSTOMER)
+                rows.insert([event])
                 stock_reserve(
                     store=store,
                     lines=[(line.sku_id, line.quantity) for line in quote.ctx.lines],
@@ -287,7 +289,7 @@ def order_create(
                     customer=customer, store=store, sku_ids=[line.sku_id for line in quote.ctx.lines]
                 )
                 # The reply is rendered from what was just written, without reading it back.
-                _prefetched(order, lines=lines, events=[event], refund_requests=[])
+                order_prefetch_fill(order, lines=lines, events=[event], refund_requests=[])
                 return order
         except IntegrityError:
             if attempt + 1 < _NUMBER_ATTEMPTS and Order.objects.filter(number=number).exists():
@@ -335,13 +337,22 @@ def _pickup_code() -> str:
     return f"{secrets.randbelow(10**PICKUP_CODE_DIGITS):0{PICKUP_CODE_DIGITS}d}"
 
 
-def order_mark_paid(*, order_id, payment_id: str, amount: int, provider: str, paid_at: dt.datetime):
+def order_mark_paid(
+    *,
+    order_id,
+    payment_id: str,
+    amount: int,
+    provider: str,
+    paid_at: dt.datetime,
+    locked_order: Order | None = None,
+):
     """Records the payment of an order (payments calls it with a verified notification).
 
-    Locks the order. Returns `Paid`, `AlreadyPaid` (same payment again: no change) or
-    `PaidAfterCancel` (payments must refund: the order stays cancelled, never resurrected).
-    `409 amount_mismatch` when `amount` is not the order total; `404 not_found` for no such order.
-    Emits `order.paid`."""
+    Locks the order, unless the caller passes it as `locked_order`: the row of `order_id` (store
+    joined) it locked in the transaction it is calling from. Returns `Paid`, `AlreadyPaid` (same
+    payment again: no change) or `PaidAfterCancel` (payments must refund: the order stays
+    cancelled, never resurrected). `409 amount_mismatch` when `amount` is not the order total;
+    `404 not_found` for no such order. Emits `order.paid`."""
     if isinstance(amount, bool) or not isinstance(amount, int):
         raise ValidationFailed("amount must be a whole number of minor units.")
     if not payment_id or len(str(payment_id)) > 64:
@@ -349,8 +360,9 @@ def order_mark_paid(*, order_id, payment_id: str, amount: int, provider: str, pa
     if timezone.is_naive(paid_at):
         raise ValidationFailed("paid_at must carry a time zone.")
     payment_id = str(payment_id)
-    with transaction.atomic():
-        order = _lock(order_id)
+    # A caller holding the lock is in its own transaction and lets a refusal roll it back whole.
+    with transaction.atomic(savepoint=locked_order is None):
+        order = _lock(order_id) if locked_order is None else locked_order
         if order.payment_id:
             if order.payment_id == payment_id:
                 return AlreadyPaid(order)

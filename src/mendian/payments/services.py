@@ -11,14 +11,16 @@ Callers:
 
 import datetime as dt
 import logging
+from functools import cache
 
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
 from mendian.accounts.models import Customer
+from mendian.checkout.selectors import parse_pk
+from mendian.core import rows
 from mendian.core.errors import Conflict, DomainError, NotFound
-from mendian.orders import selectors as order_selectors
 from mendian.orders import services as order_services
 from mendian.orders.models import Order, OrderStatus
 from mendian.payments.models import (
@@ -33,6 +35,7 @@ from mendian.payments.models import (
 from mendian.payments.providers import provider_for_payment, provider_get
 from mendian.payments.providers import sandbox as sandbox_gateway
 from mendian.payments.providers.base import NotificationRejected, PaymentEvent, ProviderError
+from mendian.stores.models import Store
 
 logger = logging.getLogger("mendian.payments")
 
@@ -46,14 +49,62 @@ def _now() -> dt.datetime:
     return timezone.now()
 
 
+# The row locks every payment write starts with are hand-written (`core.rows`): composing them
+# with the ORM cost more Python than the database spends on them, on every payment's path.
+
+
+@cache
+def _lock_order_sql(where: str, lock: bool) -> str:
+    """The order row (`WHERE {where}` over `o`) locked, with its store's code and name (the events
+    and the pay page show them; the store row is not locked)."""
+    return (
+        f"SELECT {rows.columns(Order, 'o')}, s.code, s.name FROM {rows.table(Order)} o "  # noqa: S608
+        f"JOIN {rows.table(Store)} s ON s.id = o.store_id WHERE {where}"
+        + (" FOR UPDATE OF o" if lock else "")
+    )
+
+
+def _locked_order(where: str, params: list) -> Order | None:
+    found = rows.fetch(_lock_order_sql(where, connection.features.has_select_for_update_of), params)
+    if not found:
+        return None
+    order = rows.instance(Order, found[0])
+    width = rows.width(Order)
+    order.store = Store.from_db(connection.alias, ["id", "code", "name"], (order.store_id, *found[0][width:]))
+    return order
+
+
 def _lock_order(order_id) -> Order:
-    return Order.objects.select_for_update(of=("self",)).get(pk=order_id)
+    """The order row, locked, with its store (not locked; its code and name loaded)."""
+    order = _locked_order("o.id = %s", [order_id])
+    if order is None:
+        raise Order.DoesNotExist("Order matching query does not exist.")
+    return order
+
+
+@cache
+def _lock_payment_sql(where: str, lock: bool) -> str:
+    return f"SELECT {rows.columns(Payment, 'p')} FROM {rows.table(Payment)} p WHERE {where}" + (  # noqa: S608
+        " FOR UPDATE" if lock else ""
+    )
+
+
+def _locked_payment(where: str, params: list, order: Order) -> Payment | None:
+    """The payment row (`WHERE {where}` over `p`), locked, with `order` (its order, locked just
+    before) as its `.order`."""
+    found = rows.fetch(_lock_payment_sql(where, connection.features.has_select_for_update), params)
+    if not found:
+        return None
+    payment = rows.instance(Payment, found[0])
+    payment.order = order
+    return payment
 
 
 def _lock_payment(pk, order: Order) -> Payment:
     """The payment row, locked, with `order` (its order, locked just before) as its `.order`."""
-    payment = Payment.objects.select_for_update().get(pk=pk)
-    payment.order = order
+    payment = _locked_payment("p.id = %s", [pk], order)
+    if payment is None:
+        raise Payment.DoesNotExist("Payment matching query does not exist.")
     return payment
 
 
@@ -64,41 +115,54 @@ def payment_create(*, customer: Customer, order_id, provider: str, base_url: str
     """Starts (or resumes) paying the customer's own pending order with `provider`. The same order
     and provider reuse one payment and its `out_trade_no`. `422 provider_unavailable`, `404
     not_found` (another's order), `409 invalid_state_transition` (the order is not pending)."""
-    order = order_selectors.order_for_payment(order_id=order_id, customer=customer)
-    adapter = provider_get(provider, merchant_id=order.merchant_id)
-    if hasattr(adapter, "site_url"):
-        adapter.site_url = base_url  # the default notify URL of adapters that send one
+    pk = parse_pk(order_id, what="order")
+    now = _now()
     try:
-        return _payment_open(order, adapter, base_url=base_url)
+        with transaction.atomic():
+            order = _locked_order("o.id = %s AND o.customer_id = %s", [pk, customer.pk])
+            if order is None:
+                raise NotFound("No such order.")
+            if not (order.status == OrderStatus.PENDING_PAYMENT and order.pay_deadline <= now):
+                return _payment_open(order, _adapter(provider, order, base_url), base_url=base_url)
+            # Overdue: expired first, as every read of an order does, and kept whatever follows.
+            order_services.order_expire(order_id=order.pk, now=now)
     except ProviderError as exc:
-        logger.warning("%s could not open a payment for order %s: %s", adapter.name, order.pk, exc)
+        logger.warning("%s could not open a payment for order %s: %s", provider, pk, exc)
         raise DomainError(
             "The payment provider cannot be reached; try again.", code="payment_provider_error", status=502
         ) from None
+    _adapter(provider, order, base_url)
+    order.refresh_from_db(fields=["status"])
+    raise Conflict(f"Order {order.number} is {order.status}.", code="invalid_state_transition")
+
+
+def _adapter(provider: str, order: Order, base_url: str):
+    adapter = provider_get(provider, merchant_id=order.merchant_id)
+    if hasattr(adapter, "site_url"):
+        adapter.site_url = base_url  # the default notify URL of adapters that send one
+    return adapter
 
 
 def _payment_open(order: Order, adapter, *, base_url: str) -> tuple[Payment, dict]:
-    with transaction.atomic():
-        order = _lock_order(order.pk)
-        if order.status != OrderStatus.PENDING_PAYMENT:
-            raise Conflict(f"Order {order.number} is {order.status}.", code="invalid_state_transition")
-        # Payments of an order are only created here, under the order's lock: a payment not found
-        # now cannot appear before this transaction ends, so it is inserted once, complete.
-        payment = Payment.objects.select_for_update().filter(order=order, provider=adapter.name).first()
-        if payment is None:
-            payment = Payment(order=order, provider=adapter.name, amount=order.total, currency=order.currency)
-            payment.provider_data = adapter.create(payment)
-            payment.status = PaymentStatus.PENDING
-            payment.save(force_insert=True)
-            return payment, adapter.client_params(payment, base_url=base_url)
-        payment.order = order
-        if payment.status not in OPEN_STATUSES:
-            raise Conflict(f"This payment is {payment.status}.", code="invalid_state_transition")
-        if payment.amount != order.total:
-            raise Conflict("The order total changed; the payment cannot be resumed.", code="amount_mismatch")
-        payment.provider_data = {**(payment.provider_data or {}), **adapter.create(payment)}
+    """Opens or resumes the payment of `order` (locked by the caller) with `adapter`."""
+    if order.status != OrderStatus.PENDING_PAYMENT:
+        raise Conflict(f"Order {order.number} is {order.status}.", code="invalid_state_transition")
+    # Payments of an order are only created here, under the order's lock: a payment not found
+    # now cannot appear before this transaction ends, so it is inserted once, complete.
+    payment = _locked_payment("p.order_id = %s AND p.provider = %s", [order.pk, adapter.name], order)
+    if payment is None:
+        payment = Payment(order=order, provider=adapter.name, amount=order.total, currency=order.currency)
+        payment.provider_data = adapter.create(payment)
         payment.status = PaymentStatus.PENDING
-        payment.save(update_fields=["provider_data", "status", "updated_at"])
+        rows.insert([payment])
+        return payment, adapter.client_params(payment, base_url=base_url)
+    if payment.status not in OPEN_STATUSES:
+        raise Conflict(f"This payment is {payment.status}.", code="invalid_state_transition")
+    if payment.amount != order.total:
+        raise Conflict("The order total changed; the payment cannot be resumed.", code="amount_mismatch")
+    payment.provider_data = {**(payment.provider_data or {}), **adapter.create(payment)}
+    payment.status = PaymentStatus.PENDING
+    payment.save(update_fields=["provider_data", "status", "updated_at"])
     return payment, adapter.client_params(payment, base_url=base_url)
 
 
@@ -132,18 +196,27 @@ def _refund_send_later(refund_id: int) -> None:
         logger.exception("refund %s could not be queued; reconciliation will send it", refund_id)
 
 
+# Outcomes for which `_settle_paid` wrote the payment row (and with it `provider_data`).
+_SETTLED = (NotificationOutcome.PAID, NotificationOutcome.PAID_AFTER_CANCEL)
+
+
 def _settle_paid(payment: Payment, *, amount: int, transaction_id: str, paid_at: dt.datetime) -> str:
-    """The provider says `payment` was paid (the order and the payment rows are locked). Returns the
-    outcome; money that cannot be kept (order cancelled, or paid by another payment) is refunded."""
+    """The provider says `payment` was paid (the order and the payment rows are locked, the order
+    as `payment.order` with its store). Returns the outcome; money that cannot be kept (order
+    cancelled, or paid by another payment) is refunded. A settled outcome (`_SETTLED`) also wrote
+    `payment.provider_data` as it is in memory."""
     if amount != payment.amount:
         raise Conflict(
             f"The payment is {payment.amount}; the provider reports {amount}.", code="amount_mismatch"
         )
     if payment.status not in _PAYABLE:
         return NotificationOutcome.ALREADY_PAID
-    Payment.objects.filter(pk=payment.pk).update(
-        status=PaymentStatus.PAID,
+    rows.update(
+        Payment,
+        payment.pk,
+        status=PaymentStatus.PAID.value,
         provider_transaction_id=transaction_id[:64],
+        provider_data=payment.provider_data,
         paid_at=paid_at,
         updated_at=_now(),
     )
@@ -158,6 +231,7 @@ def _settle_paid(payment: Payment, *, amount: int, transaction_id: str, paid_at:
         amount=amount,
         provider=payment.provider,
         paid_at=paid_at,
+        locked_order=payment.order,
     )
     if isinstance(result, order_services.PaidAfterCancel):
         logger.warning(
@@ -219,29 +293,40 @@ def notification_receive(*, provider: str, headers, body: bytes) -> str:
 def _payment_event_apply(provider: str, payment: Payment, event: PaymentEvent) -> str:
     """A verified payment event for `payment` (the order and the payment rows are locked): dedupe
     by notification id, settle, record the outcome."""
-    notification = _notification_claim(provider, payment, event)
-    if notification is None:
+    notification_id = _notification_claim(provider, payment, event)
+    if notification_id is None:
         return "duplicate"
     outcome = _settle_paid(
         payment, amount=event.amount, transaction_id=event.transaction_id, paid_at=event.paid_at or _now()
     )
-    PaymentNotification.objects.filter(pk=notification.pk).update(outcome=outcome)
+    rows.update(PaymentNotification, notification_id, outcome=outcome)
     return outcome
 
 
-def _notification_claim(provider: str, payment: Payment, event: PaymentEvent) -> PaymentNotification | None:
-    """Records the notification id once (the payment row is locked); None when it was seen."""
-    try:
-        with transaction.atomic():
-            return PaymentNotification.objects.create(
-                provider=provider,
-                notification_id=event.notification_id[:128],
-                payment=payment,
-                event_type=event.event_type[:64],
-                outcome=NotificationOutcome.IGNORED,
-            )
-    except IntegrityError:
-        return None
+_CLAIM_SQL = (
+    f"INSERT INTO {PaymentNotification._meta.db_table} "  # noqa: S608 - constant names
+    "(provider, notification_id, payment_id, event_type, outcome, received_at) "
+    "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (provider, notification_id) DO NOTHING RETURNING id"
+)
+
+
+def _notification_claim(provider: str, payment: Payment, event: PaymentEvent) -> int | None:
+    """Records the notification id once (the payment row is locked): its row id, None when it was
+    seen. The unique (provider, notification_id) decides, without a savepoint to recover from."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _CLAIM_SQL,
+            [
+                provider,
+                event.notification_id[:128],
+                payment.pk,
+                event.event_type[:64],
+                NotificationOutcome.IGNORED.value,
+                connection.ops.adapt_datetimefield_value(_now()),
+            ],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
 
 
 def _refund_notification(provider: str, found: Payment, event: PaymentEvent) -> str:
@@ -255,8 +340,8 @@ def _refund_notification(provider: str, found: Payment, event: PaymentEvent) -> 
     with transaction.atomic():
         order = _lock_order(found.order_id)
         payment = _lock_payment(found.pk, order)
-        notification = _notification_claim(provider, payment, event)
-        if notification is None:
+        notification_id = _notification_claim(provider, payment, event)
+        if notification_id is None:
             return "duplicate"
         if event.amount != refund.amount:
             raise Conflict(
@@ -268,7 +353,7 @@ def _refund_notification(provider: str, found: Payment, event: PaymentEvent) -> 
             provider_refund_id=str(event.extra.get("refund_id") or refund.provider_refund_id),
             failure="" if event.refund_succeeded else f"{provider}: {event.event_type}",
         )
-        PaymentNotification.objects.filter(pk=notification.pk).update(outcome=NotificationOutcome.REFUND)
+        PaymentNotification.objects.filter(pk=notification_id).update(outcome=NotificationOutcome.REFUND)
         return f"refund_{status}"
 
 
@@ -291,23 +376,31 @@ def sandbox_payment_get(*, payment_id: str) -> Payment:
 def sandbox_confirm(*, payment_id: str) -> str:
     """The customer pays on the sandbox page; the gateway then sends its signed notification, which
     goes through `notification_receive` like any provider's. `409 payment_closed` when closed."""
-    outcome, _ = sandbox_pay(payment=sandbox_payment_get(payment_id=payment_id))
+    outcome, _ = sandbox_pay(payment_id=payment_id)
     return outcome
 
 
-def sandbox_pay(*, payment: Payment) -> tuple[str, Payment]:
-    """`sandbox_confirm` for a payment the pay page has already loaded: (outcome, the payment as
-    settled). The gateway's signed notification is verified and applied as `notification_receive`
-    does, but under the row locks already held: the gateway's "paid" is committed even when
-    applying the notification fails, as it is when the gateway and the shop are two systems."""
+_BY_SANDBOX_PAYMENT = (
+    f"o.id = (SELECT order_id FROM {Payment._meta.db_table} WHERE public_id = %s AND provider = %s)"  # noqa: S608
+)
+
+
+def sandbox_pay(*, payment_id: str) -> tuple[str, Payment]:
+    """`sandbox_confirm` for the pay page: (outcome, the payment as settled, its order and store
+    joined). `404 not_found` for no such sandbox payment. The gateway's signed notification is
+    verified and applied as `notification_receive` does, but under the row locks already held: the
+    gateway's "paid" is committed even when applying the notification fails, as it is when the
+    gateway and the shop are two systems."""
     adapter = provider_get("sandbox")
-    failure = None
+    failure = outcome = None
     with transaction.atomic():
-        order = _lock_order(payment.order_id)
-        payment = _lock_payment(payment.pk, order)
+        # The order first, found through its payment, then the payment: the usual lock order.
+        order = _locked_order(_BY_SANDBOX_PAYMENT, [payment_id, "sandbox"])
+        if order is None:
+            raise NotFound("No such payment.")
+        payment = _locked_payment("p.public_id = %s", [payment_id], order)
         if not sandbox_gateway.customer_pays(payment, now=_now()):
             raise Conflict("This payment was closed.", code="payment_closed")
-        Payment.objects.filter(pk=payment.pk).update(provider_data=payment.provider_data, updated_at=_now())
         headers, body = sandbox_gateway.signed_notification(payment)
         try:
             with transaction.atomic():
@@ -315,6 +408,11 @@ def sandbox_pay(*, payment: Payment) -> tuple[str, Payment]:
                 outcome = _payment_event_apply(adapter.name, payment, event)
         except Exception as exc:  # noqa: BLE001 - re-raised once the gateway's state is committed
             failure = exc
+        if failure is not None or outcome not in _SETTLED:
+            # Settling did not write the gateway's state with the payment's: written on its own.
+            Payment.objects.filter(pk=payment.pk).update(
+                provider_data=payment.provider_data, updated_at=_now()
+            )
     if failure is not None:
         raise failure
     return outcome, payment

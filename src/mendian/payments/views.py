@@ -35,18 +35,25 @@ def _return_url(request) -> str:
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def sandbox_confirm(request, payment_id: str):
-    try:
-        payment = services.sandbox_payment_get(payment_id=payment_id)
-    except DomainError:
-        return _page(request, None, state="missing", message="找不到这笔支付。", status=404)
     if request.method == "GET":
+        try:
+            payment = services.sandbox_payment_get(payment_id=payment_id)
+        except DomainError:
+            return _missing(request)
         state = "paid" if payment.status not in ("created", "pending") else "open"
         return _page(request, payment, state=state)
     try:
-        outcome, _ = services.sandbox_pay(payment=payment)
+        outcome, payment = services.sandbox_pay(payment_id=payment_id)
     except DomainError as exc:
-        payment.refresh_from_db()
+        try:
+            payment = services.sandbox_payment_get(payment_id=payment_id)
+        except DomainError:
+            return _missing(request)
         return _page(request, payment, state="error", message=exc.detail or exc.code, status=exc.status)
     # The page shows only what paying does not change (amount, order number, store).
     message = "订单已取消，款项将原路退回。" if outcome == "paid_after_cancel" else ""
     return _page(request, payment, state="paid", message=message)
+
+
+def _missing(request):
+    return _page(request, None, state="missing", message="找不到这笔支付。", status=404)
