@@ -10,7 +10,7 @@ members, keep-alive):
 
 - baseline: the minimal Django JSON view (`/bench/ping`) on the same server and middleware;
 - quote:    the pricing pipeline and every check, no writes;
-- order:    a 3-line pickup order (about 25 queries, 3 conditional stock UPDATEs);
+- order:    a 3-line pickup order (about 20 queries with its Idempotency-Key; one guarded stock UPDATE);
 - detail:   a member reading one of their orders;
 - flow:     one complete order per iteration, four requests: create the order, start a sandbox
             payment (`POST /api/v1/orders/{id}/payments`), pay on the sandbox gateway's page
