@@ -146,6 +146,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
             "timeout": 10,
         }
     }
+    if env_bool("MENDIAN_PG_SERVER_SIDE_BINDING", default=True):
+        # psycopg sends the parameters apart from the SQL, and prepares a statement once it has run
+        # `prepare_threshold` times on a connection; pooled connections keep their prepared
+        # statements. Django's own default threshold is None: never prepare. Not 0 either: that
+        # prepares every statement on its first run, and multi-statement SQL (migrations) cannot be.
+        _threshold = os.environ.get("MENDIAN_PG_PREPARE_THRESHOLD", "2").strip().lower()
+        if _threshold not in {"", "none"} and int(_threshold) < 1:
+            raise ImproperlyConfigured("MENDIAN_PG_PREPARE_THRESHOLD must be at least 1 (or none).")
+        DATABASES["default"]["OPTIONS"]["server_side_binding"] = True
+        DATABASES["default"]["OPTIONS"]["prepare_threshold"] = (
+            None if _threshold in {"", "none"} else int(_threshold)
+        )
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {

@@ -1,0 +1,85 @@
+"""MENDIAN_PG_SERVER_SIDE_BINDING: psycopg binds parameters on the server and prepares hot
+statements, which the connection pool keeps from one checkout to the next."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from django.db import connection
+
+PROBE = (
+    "import json, django; django.setup(); from django.conf import settings as s; "
+    "o = s.DATABASES['default']['OPTIONS']; "
+    "print(json.dumps({k: o.get(k, 'unset') for k in ('server_side_binding', 'prepare_threshold')}))"
+)
+
+
+def run_probe(tmp_path, **env) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("MENDIAN_", "DATABASE_URL"))}
+    clean.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "mendian.config.settings",
+            "MENDIAN_DATA_DIR": str(tmp_path),
+            "MENDIAN_DEMO": "1",
+            # Only parsed: settings do not connect.
+            "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/unused",
+        },
+        **env,
+    )
+    return subprocess.run(
+        [sys.executable, "-c", PROBE], env=clean, capture_output=True, text=True, timeout=60
+    )
+
+
+def pg_options(tmp_path, **env) -> dict:
+    result = run_probe(tmp_path, **env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.once
+def test_server_side_binding_is_on_unless_turned_off(tmp_path):
+    assert pg_options(tmp_path) == {"server_side_binding": True, "prepare_threshold": 2}
+    assert pg_options(tmp_path, MENDIAN_PG_SERVER_SIDE_BINDING="0") == {
+        "server_side_binding": "unset",
+        "prepare_threshold": "unset",
+    }
+    assert pg_options(tmp_path, MENDIAN_PG_SERVER_SIDE_BINDING="1", MENDIAN_PG_PREPARE_THRESHOLD="none") == {
+        "server_side_binding": True,
+        "prepare_threshold": None,
+    }
+    # Preparing on the first run breaks multi-statement SQL such as some migrations.
+    refused = run_probe(tmp_path, MENDIAN_PG_SERVER_SIDE_BINDING="1", MENDIAN_PG_PREPARE_THRESHOLD="0")
+    assert refused.returncode != 0
+    assert "MENDIAN_PG_PREPARE_THRESHOLD must be at least 1" in refused.stderr
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_prepared_statements_survive_the_return_to_the_pool():
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements need PostgreSQL (set DATABASE_URL)")
+    options = connection.settings_dict["OPTIONS"]
+    saved = dict(options)
+    connection.close()
+    connection.close_pool()
+    options.update(server_side_binding=True, prepare_threshold=2, pool={"min_size": 1, "max_size": 1})
+    statement = "SELECT id FROM merchants_merchant WHERE id = %s"
+    try:
+        with connection.cursor() as cursor:
+            for number in range(4):
+                cursor.execute(statement, [number])
+        raw = connection.connection
+        connection.close()  # back to the pool, as at the end of every request
+        with connection.cursor() as cursor:
+            assert connection.connection is raw
+            cursor.execute("SELECT statement FROM pg_prepared_statements")
+            prepared = [row[0] for row in cursor.fetchall()]
+        assert prepared == ["SELECT id FROM merchants_merchant WHERE id = $1"]
+    finally:
+        connection.close()
+        connection.close_pool()
+        options.clear()
+        options.update(saved)
