@@ -1,12 +1,13 @@
 """The storefront's catalog: categories, a store's product list and product page, barcode lookup."""
 
 import io
+import json
 
 import pytest
 from django.core.cache import cache
 from PIL import Image
 
-from mendian.catalog import services
+from mendian.catalog import selectors, services
 from mendian.catalog.models import Product, Sku, StoreListing
 from mendian.core.scope import Actor
 from mendian.stores.models import StoreStatus
@@ -117,6 +118,36 @@ def test_list_item_shape(api, store, dairy, make_product):
         ],
         "next_cursor": None,
     }
+
+
+def test_list_body_is_compact_utf8_json(api, store, dairy, make_product):
+    make_product(dairy, "蒙牛\u2028纯牛奶", subtitle='引号"与\\反斜杠', brand="\t", tags=["热卖", "😀"])
+    response = api.get(f"/api/v1/stores/{store.pk}/products")
+    assert response["Content-Type"] == "application/json; charset=utf-8"
+    assert response.content == json.dumps(response.json(), ensure_ascii=False, separators=(",", ":")).encode()
+    assert response.json()["items"][0]["name"] == "蒙牛\u2028纯牛奶"
+
+
+def test_list_image_urls_follow_the_storage_settings(store, dairy, make_product, settings):
+    product = make_product(dairy, "牛奶")
+    image = services.product_image_add(actor=Actor.system(), product=product, upload=_photo())
+    names = (image.image.name, image.thumbnail.name)
+
+    def urls():
+        item = selectors.store_products(store=store)["items"][0]
+        return item["image"], item["thumbnail"]
+
+    assert urls() == tuple(f"/media/{name}" for name in names)
+    settings.MEDIA_URL = "https://cdn.example.com/m/"
+    assert urls() == tuple(f"https://cdn.example.com/m/{name}" for name in names)
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.InMemoryStorage",
+            "OPTIONS": {"base_url": "https://other.example/"},
+        },
+    }
+    assert urls() == tuple(f"https://other.example/{name}" for name in names)
 
 
 def test_only_the_stores_merchants_active_products(api, store, merchant, other_merchant, dairy, make_product):

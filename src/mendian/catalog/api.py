@@ -1,9 +1,9 @@
 """Catalog endpoints: the storefront's (consumer), the store console's (staff) and HQ's. Thin: parse,
 call one selector or service, render."""
 
-import json
 from urllib.parse import parse_qsl
 
+import orjson
 from django.conf import settings
 from django.http import HttpResponse
 from ninja import File, Query, Router, Status, UploadedFile
@@ -164,7 +164,8 @@ def store_products(request, store_id: str):
         limit=query.limit,
         cursor=query.cursor,
     )
-    body = json.dumps(page, ensure_ascii=False, separators=(",", ":")).encode()
+    # The same bytes as json.dumps(page, ensure_ascii=False, separators=(",", ":")).encode().
+    body = orjson.dumps(page)
     if key is not None:
         page_cache.page_set(key, store_id=pk, merchant_id=store.merchant_id, version=version, body=body)
     return _json_bytes(body)

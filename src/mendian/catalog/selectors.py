@@ -82,6 +82,35 @@ def _media_url(name: str | None) -> str | None:
     return storage.url(name)
 
 
+# base URL -> {file name: URL}: plain dict lookups for list pages, which render two per item.
+# Keyed by the storage's current base URL (looked up once per page), so MEDIA_URL/STORAGES changes
+# are followed; bounded by starting afresh when full.
+_LIST_URLS: dict[str, dict[str, str]] = {}
+_LIST_URLS_MAX = 16384
+
+
+def _page_media_url():
+    """`_media_url` for one page: the storage is resolved once, not per image."""
+    storage = storages["default"]
+    if type(storage) is not FileSystemStorage:
+        return _media_url
+    base_url = storage.base_url
+    urls = _LIST_URLS.get(base_url)
+    if urls is None or len(urls) >= _LIST_URLS_MAX:
+        _LIST_URLS.clear()
+        urls = _LIST_URLS[base_url] = {}
+
+    def url(name: str | None) -> str | None:
+        if not name:
+            return None
+        found = urls.get(name)
+        if found is None:
+            found = urls[name] = base_url + filepath_to_uri(name)
+        return found
+
+    return url
+
+
 def _stock_for(store: Store, sku_ids: Iterable[int]) -> dict[int, int]:
     """Units available to sell per SKU at the store, live from inventory (one query); SKUs
     missing from the result have none."""
@@ -307,15 +336,15 @@ def _newest_first_page(qs: QuerySet, *, limit: int, cursor: str | None) -> tuple
 
 
 # --- the store's product list ----------------------------------------------------------------------
-def _list_item(row: dict, currency: str) -> dict:
+def _list_item(row: dict, currency: str, media_url=_media_url) -> dict:
     return {
         "id": str(row["id"]),
         "name": row["name"],
         "subtitle": row["subtitle"],
         "brand": row["brand"],
         "tags": row["tags"],
-        "image": _media_url(row["image"]),
-        "thumbnail": _media_url(row["thumbnail"]),
+        "image": media_url(row["image"]),
+        "thumbnail": media_url(row["thumbnail"]),
         "price_from": money(row["price_from"], currency),
         "available": row["available"],
         "sales_count": row["sales_count"],
@@ -417,8 +446,9 @@ def store_products(
             next_cursor = encode_cursor([sort_name, last["id"]])
 
     currency = store.merchant.currency
+    media_url = _page_media_url()
     return {
-        "items": [_list_item(row, currency) for row in rows],
+        "items": [_list_item(row, currency, media_url) for row in rows],
         "next_cursor": next_cursor,
     }
 
