@@ -147,3 +147,38 @@ def value(field, raw):
     for function in functions:
         raw = function(raw, col, db)
     return raw
+
+
+@cache
+def _update_where_sql(
+    model: type[Model], names: tuple[str, ...], keys: tuple[str, ...]
+) -> tuple[tuple, tuple, str]:
+    meta = model._meta
+    fields = tuple(meta.get_field(name) for name in names)
+    tests = tuple(meta.pk if key == "pk" else meta.get_field(key) for key in keys)
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+    conditions = " AND ".join(f"{quote(field.column)} = %s" for field in tests)
+    return fields, tests, f"UPDATE {table(model)} SET {assignments} WHERE {conditions}"  # noqa: S608
+
+
+def update_where(model: type[Model], where: dict, values: dict) -> int:
+    """`model.objects.filter(**where).update(**values)` for plain values and `where` of equalities
+    to non-null values (`pk` or field names): the number of rows changed. An error marks the
+    enclosing transaction for rollback, as the ORM's `update` does."""
+    db = _db()
+    fields, tests, sql = _update_where_sql(model, tuple(values), tuple(where))
+    params = [field.get_db_prep_save(value, db) for field, value in zip(fields, values.values(), strict=True)]
+    for field, value in zip(tests, where.values(), strict=True):
+        if value is None:
+            raise ValueError(f"update_where cannot test {field.name} against NULL")
+        params.append(field.get_db_prep_value(value, db))
+    try:
+        with db.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.rowcount
+    except Exception as exc:
+        if db.in_atomic_block:
+            db.needs_rollback = True
+            db.rollback_exc = exc
+        raise
