@@ -287,6 +287,7 @@ def main() -> None:
     parser.add_argument("--client-processes", type=int, default=8)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2, help="server worker processes")
+    parser.add_argument("--threads", type=int, default=8, help="blocking threads per worker")
     parser.add_argument(
         "--redis-url", default="", help="REDIS_URL for the server (cache and broker; flushed); empty: none"
     )
@@ -317,7 +318,7 @@ def main() -> None:
     world["database_url"] = args.database_url
 
     created_total = 0
-    with Server(env, workers=args.workers) as server:
+    with Server(env, workers=args.workers, threads=args.threads) as server:
         world["baseline"] = baseline_path(server)
         print(describe_machine())
         scenarios = [
