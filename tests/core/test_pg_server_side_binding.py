@@ -83,3 +83,21 @@ def test_prepared_statements_survive_the_return_to_the_pool():
         connection.close_pool()
         options.clear()
         options.update(saved)
+
+
+@pytest.mark.django_db
+def test_bulk_writes_and_reads_beyond_the_protocols_parameter_limit_are_split():
+    if connection.vendor != "postgresql":
+        pytest.skip("the 65,535-parameter limit is PostgreSQL's (set DATABASE_URL)")
+    from mendian.catalog.models import Category
+    from tests.factories import MerchantFactory
+
+    assert connection.settings_dict["OPTIONS"].get("server_side_binding") is True
+    merchant = MerchantFactory()
+    count = 65_535 // 6 + 100  # a category inserts 6 columns: one statement would carry 66,138
+    Category.objects.bulk_create(Category(merchant=merchant, name=f"分类{n}") for n in range(count))
+
+    ids = list(Category.objects.filter(merchant=merchant).values_list("pk", flat=True))
+    assert len(ids) == count
+    missing = list(range(10**9, 10**9 + 60_000))
+    assert len(Category.objects.in_bulk(ids + missing)) == count

@@ -138,6 +138,8 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend, with the protocol's parameter limit declared (see the module).
+    DATABASES["default"]["ENGINE"] = "mendian.core.db.postgresql"
     # Django's own psycopg pool: one pool per process, sized for a 2-core box by default.
     DATABASES["default"]["OPTIONS"] = {
         "pool": {
