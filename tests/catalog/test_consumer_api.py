@@ -295,6 +295,8 @@ def test_search_results_page_by_relevance(api, store, dairy, make_product):
         ({"sort": "cheapest"}, "validation_error"),
         ({"price_min": -1}, "validation_error"),
         ({"price_max": "1.5"}, "validation_error"),
+        ({"price_min": str(10**30)}, "validation_error"),
+        ({"price_max": str(2**63)}, "validation_error"),
         ({"barcode": "12ab"}, "invalid_barcode"),
     ],
 )

@@ -93,6 +93,9 @@ class StoreListingsPut(_Body):
     listings: list[StoreListingIn]
 
 
+_DB_INT_MAX = 2**63 - 1
+
+
 class StoreProductsQuery(Schema):
     """The query of `GET /stores/{store_id}/products` (read by the handler itself, see api.py)."""
 
@@ -102,8 +105,13 @@ class StoreProductsQuery(Schema):
     sort: str | None = Field(
         None, description="sales, price, price_desc or new; default: relevance or shelf order"
     )
-    price_min: int | None = Field(None, description="fen, on the store's price")
-    price_max: int | None = Field(None, description="fen, on the store's price")
+    # Bounded by what a database integer holds (SQLite refuses bigger ones outright).
+    price_min: int | None = Field(
+        None, ge=-_DB_INT_MAX, le=_DB_INT_MAX, description="fen, on the store's price"
+    )
+    price_max: int | None = Field(
+        None, ge=-_DB_INT_MAX, le=_DB_INT_MAX, description="fen, on the store's price"
+    )
     brand: str | None = None
     tags: list[str] | None = Field(
         None, description="every tag must match; repeat the parameter or comma-separate"
