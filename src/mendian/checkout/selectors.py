@@ -123,6 +123,7 @@ def store_for_checkout(*, store_id, merchant: Merchant | None, at: dt.datetime |
     store = None
     hours, special_days = [], []
     schedule_at = 1 + rows.width(Store) + rows.width(Merchant)
+    alias = connection.alias
     for row in rows.fetch(_store_sql(merchant is not None), params):
         kind = row[0]
         if kind == 0:
@@ -145,7 +146,7 @@ def store_for_checkout(*, store_id, merchant: Merchant | None, at: dt.datetime |
             _SPECIAL_STORE_FIELD.set_cached_value(found, store)
             special_days.append(found)
         found._state.adding = False
-        found._state.db = connection.alias
+        found._state.db = alias
     if store is None:
         raise NotFound("No such store.")
     setattr(store, PREFETCHED_HOURS, hours)

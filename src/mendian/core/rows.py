@@ -10,7 +10,21 @@ from collections.abc import Iterable, Sequence
 from functools import cache
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
-from django.db.models import Model
+from django.db.models import (
+    BigIntegerField,
+    CharField,
+    DateField,
+    DateTimeField,
+    Field,
+    IntegerField,
+    Model,
+    PositiveBigIntegerField,
+    PositiveIntegerField,
+    PositiveSmallIntegerField,
+    SmallIntegerField,
+    TextField,
+    TimeField,
+)
 
 
 def _db():
@@ -91,6 +105,66 @@ def _insert_shape(model: type[Model]) -> tuple[tuple, str]:
     return fields, head
 
 
+_PLAIN_PRE_SAVE = frozenset({Field.pre_save, DateField.pre_save, DateTimeField.pre_save, TimeField.pre_save})
+
+
+def _reads_attribute(field) -> bool:
+    """Whether `field.pre_save(obj, True)` is just `getattr(obj, field.attname)`: Django's own
+    `pre_save`, with no `auto_now(_add)` to fill."""
+    return type(field).pre_save in _PLAIN_PRE_SAVE and not (
+        getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
+    )
+
+
+# Django's own integer fields: `get_db_prep_save` of an `int` is the backend's
+# `adapt_integerfield_value` of it (their `get_prep_value` is `int(value)`).
+_INTEGER_FIELDS = frozenset(
+    {
+        IntegerField,
+        BigIntegerField,
+        SmallIntegerField,
+        PositiveIntegerField,
+        PositiveBigIntegerField,
+        PositiveSmallIntegerField,
+    }
+)
+
+
+@cache
+def _insert_plan(model: type[Model]) -> tuple:
+    """Per field of `_insert_shape`: (attname if `pre_save` only reads it else None, the field,
+    whether a `str` or None saves as itself: plain `CharField`/`TextField`, whose
+    `get_db_prep_save` only casts lazy strings and non-strings, the internal type of an integer
+    field of `_INTEGER_FIELDS` else None)."""
+    fields, _ = _insert_shape(model)
+    return tuple(
+        (
+            field.attname if _reads_attribute(field) else None,
+            field,
+            type(field) in (CharField, TextField),
+            field.get_internal_type() if type(field) in _INTEGER_FIELDS else None,
+        )
+        for field in fields
+    )
+
+
+def _insert_params(model: type[Model], obj: Model, db) -> list:
+    """`[field.get_db_prep_save(field.pre_save(obj, True), db) for field in fields]`, without the
+    calls that cannot change a value."""
+    params = []
+    append = params.append
+    adapt_integer = db.ops.adapt_integerfield_value
+    for attname, field, text, integer_type in _insert_plan(model):
+        saved = getattr(obj, attname) if attname is not None else field.pre_save(obj, True)
+        if text and (saved is None or type(saved) is str):
+            append(saved)
+        elif integer_type is not None and type(saved) is int:
+            append(adapt_integer(saved, integer_type))
+        else:
+            append(field.get_db_prep_save(saved, db))
+    return params
+
+
 def insert(objs: Sequence[Model]) -> None:
     """INSERTs unsaved instances of one model in one statement and sets their primary keys, as
     `bulk_create` does (no signals, `auto_now(_add)` filled by the fields' `pre_save`)."""
@@ -101,7 +175,7 @@ def insert(objs: Sequence[Model]) -> None:
     fields, head = _insert_shape(model)
     params = []
     for obj in objs:
-        params.extend(field.get_db_prep_save(field.pre_save(obj, True), db) for field in fields)
+        params.extend(_insert_params(model, obj, db))
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     pk = model._meta.pk
     sql = f"{head}{', '.join([row] * len(objs))} RETURNING {db.ops.quote_name(pk.column)}"
@@ -135,17 +209,19 @@ def update(model: type[Model], pk, **values) -> int:
 
 
 @cache
-def _field_converters(field, vendor: str) -> tuple:
+def _field_converters(field) -> tuple:
+    # Keyed by field alone: `connection` is the default alias, the only one `value` converts for.
     col = field.get_col(field.model._meta.db_table)
     return col, tuple(connection.ops.get_db_converters(col) + col.get_db_converters(connection))
 
 
 def value(field, raw):
     """`raw`, a column of `field` as the database returned it, as the ORM would give it."""
-    db = _db()
-    col, functions = _field_converters(field, db.vendor)
-    for function in functions:
-        raw = function(raw, col, db)
+    col, functions = _field_converters(field)
+    if functions:
+        db = _db()
+        for function in functions:
+            raw = function(raw, col, db)
     return raw
 
 
