@@ -112,8 +112,8 @@ def test_searches_and_free_text_filters_run_unprepared(api, store, dairy, make_p
     before = _prepared_store_list_statements()
     assert _names(api, store, q="牛奶") == ["蒙牛 纯牛奶"]
     assert _names(api, store, brand="蒙牛", tags="热卖", sort="price") == ["蒙牛 纯牛奶"]
-    assert _names(api, store, price_min=10**30) == []
-    assert _names(api, store, price_max=10**30) == ["蒙牛 纯牛奶"]
+    assert _names(api, store, price_min=10**18) == []
+    assert _names(api, store, price_max=10**18) == ["蒙牛 纯牛奶"]
     assert _prepared_store_list_statements() == before
 
 
