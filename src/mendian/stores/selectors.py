@@ -43,7 +43,6 @@ __all__ = [
     "store_upcoming_special_days",
     "stores_for_actor",
     "stores_nearest",
-    "stores_nearest_prefilter",
     "stores_nearest_sql",
     "stores_with_schedule",
 ]
@@ -53,7 +52,6 @@ MAX_RADIUS_KM = 500.0
 SERVICES = ("pickup", "delivery")
 COORD_TYPES = ("gcj02", "wgs84")
 _MAX_PK = 2**63 - 1
-_PREFILTER_COLUMNS = ("pk", "lat", "lng", "delivery_radius_m")
 
 
 class StoreHit:
@@ -308,41 +306,6 @@ def _box_ranges(
     if max_lng > 180:
         return lat_range, [(min_lng, 180.0), (-180.0, max_lng - 360)]
     return lat_range, [(min_lng, max_lng)]
-
-
-def _box_filter(lat: float, lng: float, radius_m: float) -> Q:
-    (min_lat, max_lat), lng_ranges = _box_ranges(lat, lng, radius_m)
-    in_lat = Q(lat__gte=min_lat, lat__lte=max_lat)
-    if not lng_ranges:
-        return in_lat
-    in_lng = Q()
-    for low, high in lng_ranges:
-        in_lng |= Q(lng__gte=low, lng__lte=high)
-    return in_lat & in_lng
-
-
-def stores_nearest_prefilter(
-    *,
-    lat: float,
-    lng: float,
-    radius_m: float,
-    q: str | None = None,
-    open_now: bool | None = None,
-    service: str | None = None,
-    merchant: Merchant | None = None,
-) -> QuerySet:
-    """(pk, lat, lng, delivery_radius_m) of the stores in the circle's box, with the ORM: the rows
-    `stores_nearest_sql` ranks in the database (bench/nearest_stores.py reads them for comparison)."""
-    qs = _public_stores(merchant).filter(_box_filter(lat, lng, radius_m))
-    if service == "pickup":
-        qs = qs.filter(pickup_enabled=True)
-    elif service == "delivery":
-        qs = qs.filter(delivery_enabled=True)
-    if q:
-        qs = qs.filter(Q(name__icontains=q) | Q(address__icontains=q))
-    if open_now:
-        qs = qs.filter(status=StoreStatus.OPEN)
-    return qs.order_by().values_list(*_PREFILTER_COLUMNS)
 
 
 def _distance_sql(lat: float, lng: float) -> tuple[str, list]:
