@@ -13,18 +13,12 @@ Filters are validated by the caller (`selectors.store_products`); this module on
 from them: table names come from the models' metadata and every value is bound as a parameter
 (hence the `noqa: S608` on the f-strings).
 
-On PostgreSQL the statements of browsing (a category, a sort, a cursor: nearly all the traffic, and
-at most a few dozen shapes) are prepared once per connection (`PREPARE`, then `EXECUTE` with the
-values): planning the joins cost PostgreSQL three times more CPU than running them, and a prepared
-statement is planned once (PostgreSQL keeps a generic plan when it is no worse than the custom
-ones). Searches and free-text filters, whose shapes have no bound, run as plain statements; so
-does everything on SQLite. Django's connections bind values on the client, so psycopg's own
-statement preparation cannot be used, unless server-side binding is switched on
-(MENDIAN_PG_SERVER_SIDE_BINDING): then psycopg prepares and this module does not.
+The statement's text depends only on the query's shape (a category subtree is one array
+parameter), so on PostgreSQL the few shapes of browsing are each prepared once per pooled
+connection by psycopg (server-side binding, see `config/settings.py`): planning the joins cost
+PostgreSQL more CPU than running them.
 """
 
-import itertools
-import weakref
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -57,53 +51,6 @@ KEY_COLUMNS = {
 @cache
 def _table(model) -> str:
     return connection.ops.quote_name(model._meta.db_table)
-
-
-# SQL text -> its prepared statement's name (per process), and per psycopg connection the names
-# prepared on it. A statement outlives transactions and rollbacks; it lives as long as its session.
-_statement_names: dict[str, str] = {}
-_statement_numbers = itertools.count(1)
-_prepared_on: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-# Browsing has 5 sorts x category or not x cursor or not x in stock or not = 40 shapes. Each prepared
-# statement holds ~170 KiB in every backend that ran it; the cap keeps that bounded whatever comes.
-MAX_STATEMENTS = 48
-
-
-def _preparing_here() -> bool:
-    # With server-side binding (MENDIAN_PG_SERVER_SIDE_BINDING) psycopg prepares statements itself,
-    # and EXECUTE could not take the values as parameters.
-    return (
-        connection.vendor == "postgresql"
-        and connection.settings_dict["OPTIONS"].get("server_side_binding") is not True
-    )
-
-
-def _run(cursor, sql: str, params: list, *, preparable: bool) -> list[tuple]:
-    if not (preparable and _preparing_here()):
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-    name = _statement_names.get(sql)
-    if name is None:
-        if len(_statement_names) >= MAX_STATEMENTS:
-            cursor.execute(sql, params)
-            return cursor.fetchall()
-        name = _statement_names.setdefault(sql, f"mendian_store_list_{next(_statement_numbers)}")
-    raw = connection.connection
-    prepared = _prepared_on.get(raw)
-    if prepared is None:
-        prepared = _prepared_on[raw] = set()
-    if name not in prepared:
-        numbers = itertools.count(1)
-        text = "".join(
-            part if index == 0 else f"${next(numbers)}{part}" for index, part in enumerate(sql.split("%s"))
-        )
-        # On the connection itself: preparing is not one of the request's queries (and happens
-        # once per connection and shape, so query counts stay what they were).
-        with connection.wrap_database_errors:
-            raw.execute(f"PREPARE {name} AS {text}").close()
-        prepared.add(name)
-    cursor.execute(f"EXECUTE {name}({', '.join(['%s'] * len(params))})", params)
-    return cursor.fetchall()
 
 
 def like_pattern(fragment: str) -> str:
@@ -226,17 +173,9 @@ def product_rows(
                 params += [after[0], after[0], after[1]]
 
     sql = f"{select} WHERE {' AND '.join(where)} ORDER BY {order} LIMIT %s OFFSET %s"
-    preparable = relevance_to is None and not (
-        filters.search_tokens
-        or filters.search_exact
-        or filters.barcode
-        or filters.brand
-        or filters.tags
-        or filters.price_min is not None
-        or filters.price_max is not None
-    )
     with connection.cursor() as cursor:
-        values = _run(cursor, sql, [*params, *order_params, limit, offset], preparable=preparable)
+        cursor.execute(sql, [*params, *order_params, limit, offset])
+        values = cursor.fetchall()
     # tag_index ("|新品|热卖|") holds the tags in order, already text: no JSON to parse per row.
     return [
         {
