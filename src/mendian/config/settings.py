@@ -97,6 +97,12 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "mendian.core.middleware.CSPMiddleware",
+    "mendian.core.middleware.BrowserOnlyMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "mendian.core.middleware.ApiErrorMiddleware",
+]
+# Run by BrowserOnlyMiddleware in its place, for every request except TOKEN_API_PREFIXES.
+BROWSER_MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -104,10 +110,13 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "mendian.core.middleware.ApiErrorMiddleware",
 ]
+# CsrfViewMiddleware runs inside BrowserOnlyMiddleware; core/checks.py checks it instead.
+SILENCED_SYSTEM_CHECKS = ["security.W003"]
+# The storefront and open APIs: every caller signs each request (bearer token, API-key signature),
+# none uses a session cookie, and their replies are not translated.
+TOKEN_API_PREFIXES = ("/api/v1/", "/api/open/")
 
 ROOT_URLCONF = "mendian.config.urls"
 WSGI_APPLICATION = "mendian.config.wsgi.application"

@@ -28,6 +28,7 @@ from mendian.inventory.schemas import (
     StocktakeCreate,
     StocktakePage,
     StocktakeRead,
+    StoreThresholdsUpdate,
     ThresholdsRead,
     ThresholdsUpdate,
     TransferCreate,
@@ -80,6 +81,19 @@ def stock_adjustment_create(request, payload: StockAdjustmentCreate):
         source_id=payload.source_id,
     )
     return selectors.level_out(selectors.stock_level_get(actor=actor, store=store, sku=sku))
+
+
+@staff.put(
+    "/stock/thresholds",
+    response=ThresholdsRead,
+    summary="Low-stock thresholds of the store's SKUs (store managers; HQ roles name the store)",
+)
+def store_stock_thresholds(request, payload: StoreThresholdsUpdate):
+    actor = request.auth
+    store = selectors.store_for_staff(actor=actor, store_id=payload.store_id)
+    return services.stock_thresholds_set(
+        actor=actor, store=store, items=[item.model_dump() for item in payload.items]
+    )
 
 
 @staff.get("/stock/movements", response=MovementPage, summary="The movement ledger of a store, newest first")

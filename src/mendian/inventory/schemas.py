@@ -118,6 +118,18 @@ class ThresholdsUpdate(_Input):
     items: list[ThresholdItem] = Field(default_factory=list, max_length=MAX_LINES)
 
 
+class StoreThresholdItem(_Input):
+    sku_id: Id
+    threshold: Quantity | None = Field(
+        ge=0, le=MAX_QUANTITY, description="null: back to the merchant default"
+    )
+
+
+class StoreThresholdsUpdate(_Input):
+    store_id: Id | None = Field(None, description="Store roles may leave it out (their store).")
+    items: list[StoreThresholdItem] = Field(min_length=1, max_length=MAX_LINES)
+
+
 class StockQuery(_Query):
     store_id: str | None = None
     low_only: bool = False

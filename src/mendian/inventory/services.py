@@ -234,10 +234,14 @@ def _levels_for(pairs: Iterable[tuple[int, int]]) -> list[StockLevel]:
     return list(_levels_with_merchant().filter(condition).order_by("store_id", "sku_id"))
 
 
-def stock_alerts_refresh(*, levels: Iterable[StockLevel], now: dt.datetime | None = None) -> list[StockAlert]:
+def stock_alerts_refresh(
+    *, levels: Iterable[StockLevel], now: dt.datetime | None = None, only_fell: bool = False
+) -> list[StockAlert]:
     """Opens an alert for each level whose available stock fell below its threshold and resolves the
     open alerts of levels that recovered. `levels` carry fresh numbers and the `merchant_id` and
     `merchant_settings` annotations (see `_levels_with_merchant`). Returns the alerts it opened.
+    `only_fell`: every level's available stock only went down, so none recovered and, when none is
+    low either, there is nothing to look up (a sale's reservation, the usual case).
 
     Every alert opened also records a `stock.low` webhook event in the outbox, in the same
     transaction: once per crossing, because an alert stays open (and no new one opens) until the
@@ -256,6 +260,8 @@ def stock_alerts_refresh(*, levels: Iterable[StockLevel], now: dt.datetime | Non
             threshold = defaults[level.merchant_id]
         if is_low(level.available, threshold):
             low[(level.store_id, level.sku_id)] = (threshold, level.available)
+    if only_fell and not low:
+        return []
     pairs = {(level.store_id, level.sku_id) for level in levels}
     # Hand-written (`core.rows`): every stock change runs it, mostly to find nothing.
     store_ids = sorted({store_id for store_id, _ in pairs})
@@ -322,7 +328,10 @@ def on_stock_changed(levels: list[StockLevel], *, moved: dict[tuple[int, int], i
     same transaction), and the storefront's cached product lists of a store where a SKU sold out
     or came back (their stock version moves now and again after the commit).
     """
-    stock_alerts_refresh(levels=levels)
+    only_fell = moved is not None and all(
+        moved.get((level.store_id, level.sku_id), 0) < 0 for level in levels
+    )
+    stock_alerts_refresh(levels=levels, only_fell=only_fell)
     flipped = {level.store_id for level in levels} if moved is None else _sold_out_flips(levels, moved)
     for store_id in sorted(flipped):
         stock_version_bump(store_id)
@@ -437,6 +446,7 @@ def stock_reserve(
     lines: list[tuple[int, int]],
     reference: str,
     expires_at: dt.datetime | None = None,
+    new_reference: bool = False,
 ) -> list[Reservation]:
     """Holds every line's units for the order `reference`, or none of them.
 
@@ -445,15 +455,21 @@ def stock_reserve(
     that cannot be held raises `409 out_of_stock` naming its SKU code and nothing is held. Repeating
     a reservation already made (same store and lines) returns it. A fixed number of statements
     whatever the number of lines (this runs inside every checkout).
+
+    `new_reference`: the caller's open transaction has just created `reference` under a unique
+    index (a new order's number), so nothing can be reserved under it yet; the reservation then
+    runs in that transaction without a savepoint of its own, and a refusal rolls the caller back.
     """
     reference = _check_reference(reference)
+    if new_reference and not connection.in_atomic_block:
+        raise AssertionError("new_reference needs the caller's transaction")
     wanted = check_lines(lines, merge=True)
     if expires_at is not None and timezone.is_naive(expires_at):
         raise ValidationFailed(
             "expires_at must carry a time zone.", errors=[{"loc": ["expires_at"], "msg": "naive"}]
         )
     try:
-        with transaction.atomic():
+        with transaction.atomic(savepoint=not new_reference):
             # Inserted first: the UNIQUE (reference, sku) index answers "already reserved?" for free
             # in the usual case; a repeat or a concurrent twin lands in the IntegrityError branch.
             # Hand-written statements (`core.rows`): this runs inside every order.
@@ -507,6 +523,8 @@ def stock_reserve(
             )
             return reservations
     except IntegrityError:
+        if new_reference:
+            raise
         # This reference is reserved already: by an earlier call, or a concurrent one that got
         # there first (UNIQUE reference, sku).
         existing = _same_reservation(reference, store, wanted)
@@ -1230,12 +1248,26 @@ def stock_thresholds_set(
     items: list[dict],
     default=_UNSET,
     merchant_id: int | None = None,
+    store: Store | None = None,
 ) -> dict:
     """Sets low-stock thresholds: per level (`{store_id, sku_id, threshold}`; `store_id` None: every
     store of the merchant; `threshold` None: the merchant default) and/or the merchant default.
-    Alerts are re-evaluated for the levels concerned. Returns `{"updated": n, "default": d}`."""
-    actor.require("hq.access")
-    merchant_pk = actor.effective_merchant_id(merchant_id)
+    Alerts are re-evaluated for the levels concerned. Returns `{"updated": n, "default": d}`.
+
+    With `store`: that store's own levels only (`store.settings`: store managers, and HQ roles on a
+    store they see); items name no other store and the merchant default stays HQ's."""
+    if store is None:
+        actor.require("hq.access")
+        merchant_pk = actor.effective_merchant_id(merchant_id)
+    else:
+        actor.require("store.settings")
+        actor.check_store(store)
+        if default is not _UNSET:
+            raise ValidationFailed(
+                "The merchant default is set by headquarters.",
+                errors=[{"loc": ["default"], "msg": "not allowed for one store"}],
+            )
+        merchant_pk = store.merchant_id
     if not isinstance(items, list | tuple) or len(items) > MAX_LINES:
         raise ValidationFailed(
             f"items lists at most {MAX_LINES} thresholds.", errors=[{"loc": ["items"], "msg": "too many"}]
@@ -1249,6 +1281,10 @@ def stock_thresholds_set(
                 "items are objects.", errors=[{"loc": ["items", index], "msg": "not an object"}]
             )
         store_pk = None if item.get("store_id") is None else parse_id(item["store_id"], what="store")
+        if store is not None:
+            if store_pk not in (None, store.pk):
+                raise NotFound("No such store.")
+            store_pk = store.pk
         sku_pk = parse_id(item.get("sku_id"), what="SKU")
         threshold = item.get("threshold")
         if threshold is not None:

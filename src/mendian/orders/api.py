@@ -288,11 +288,14 @@ def refund_request_detail(request, request_id: str):
 @staff.post(
     "/refund-requests/{request_id}/approve",
     response=RefundRequestRead,
-    summary="Approve: the refund starts (store managers and HQ)",
+    summary="Approve, with an optional note for the customer: the refund starts (store managers and HQ)",
 )
 def refund_request_approve(request, request_id: str, payload: RefundApprove | None = None):
     services.refund_request_approve(
-        actor=request.auth, request_id=request_id, restock=payload.restock if payload else False
+        actor=request.auth,
+        request_id=request_id,
+        restock=payload.restock if payload else False,
+        note=payload.note if payload else "",
     )
     return _refund_read(request, request_id)
 

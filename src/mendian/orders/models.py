@@ -227,6 +227,9 @@ class RefundStatus(models.TextChoices):
     REFUNDED = "refunded", "已退款"
 
 
+REFUND_NOTE_MAX_LENGTH = 200
+
+
 class RefundRequest(models.Model):
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refund_requests")
     kind = models.CharField(max_length=12, choices=RefundKind.choices, default=RefundKind.AFTER_SALE)
@@ -240,6 +243,8 @@ class RefundRequest(models.Model):
     )
     decided_at = models.DateTimeField(null=True, blank=True)
     reject_reason = models.CharField(max_length=200, blank=True)
+    # What the store tells the customer when it approves (商家备注); optional.
+    decision_note = models.CharField(max_length=REFUND_NOTE_MAX_LENGTH, blank=True, default="")
     refunded_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

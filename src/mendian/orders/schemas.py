@@ -6,10 +6,10 @@ code, which is the customer's proof of purchase.
 """
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
 from ninja import Schema
-from pydantic import ConfigDict, Field, StrictBool, StrictInt
+from pydantic import ConfigDict, Field, StrictBool, StrictInt, StringConstraints
 
 from mendian.checkout.schemas import CheckoutIn, ContactRead, DiscountRead, FulfilmentAddressRead
 from mendian.checkout.selectors import media_url
@@ -19,6 +19,7 @@ from mendian.core.pii import mask_phone
 from mendian.orders.models import (
     ALLOWED_TRANSITIONS,
     PICKUP_ACTIVE_STATUSES,
+    REFUND_NOTE_MAX_LENGTH,
     FulfilmentType,
     Order,
     OrderStatus,
@@ -65,6 +66,9 @@ class PickupVerify(_Input):
 
 class RefundApprove(_Input):
     restock: StrictBool = Field(False, description="the goods came back: return them to the store's stock")
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=REFUND_NOTE_MAX_LENGTH)] = Field(
+        "", description="shown to the customer as 商家备注 (stripped; blank: none)"
+    )
 
 
 class RefundReject(_Input):
@@ -172,6 +176,7 @@ class RefundRequestBrief(Schema):
     amount: MoneySchema
     reason: str
     reject_reason: str
+    decision_note: str = Field(description="the store's note on approving (商家备注); empty when none")
     restock: bool | None
     whole_order: bool
     lines: list[RefundLineRead]
@@ -365,6 +370,7 @@ def refund_brief_out(request: RefundRequest, order: Order) -> dict:
         "amount": _money(order, request.amount),
         "reason": request.reason,
         "reject_reason": request.reject_reason,
+        "decision_note": request.decision_note,
         "restock": request.restock,
         "whole_order": request.whole_order,
         "lines": [

@@ -44,6 +44,7 @@ from mendian.orders.couriers import courier_get
 from mendian.orders.models import (
     ALLOWED_TRANSITIONS,
     PICKUP_ACTIVE_STATUSES,
+    REFUND_NOTE_MAX_LENGTH,
     EventActor,
     FulfilmentType,
     Order,
@@ -288,6 +289,7 @@ def order_create(
                     lines=[(line.sku_id, line.quantity) for line in quote.ctx.lines],
                     reference=order.number,
                     expires_at=order.pay_deadline,
+                    new_reference=True,
                 )
                 cart_remove_skus(
                     customer=customer, store=store, sku_ids=[line.sku_id for line in quote.ctx.lines]
@@ -853,10 +855,19 @@ def _restock(order: Order, request: RefundRequest) -> None:
         stock_return(store=order.store, lines=lines, refund_request_id=request.pk, reference=order.number)
 
 
-def refund_request_approve(*, actor: Actor, request_id, restock: bool = False) -> RefundRequest:
+def refund_request_approve(
+    *, actor: Actor, request_id, restock: bool = False, note: str = ""
+) -> RefundRequest:
     """A store manager (or HQ) approves: the refund is committed on the order (never beyond what
     was paid), the goods are restocked when they came back (`restock`), and payments starts the
-    refund (idempotent by the request id). `409 refund_request_not_pending` when decided already."""
+    refund (idempotent by the request id). `note` (stripped) is shown to the customer.
+    `409 refund_request_not_pending` when decided already."""
+    if not isinstance(note, str) or len(note.strip()) > REFUND_NOTE_MAX_LENGTH:
+        raise ValidationFailed(
+            f"note is text of at most {REFUND_NOTE_MAX_LENGTH} characters.",
+            errors=[{"loc": ["note"], "msg": f"at most {REFUND_NOTE_MAX_LENGTH} characters"}],
+        )
+    note = note.strip()
     with transaction.atomic():
         request, order = _lock_refund_request(actor, request_id)
         if request.status != RefundStatus.PENDING:
@@ -864,7 +875,11 @@ def refund_request_approve(*, actor: Actor, request_id, restock: bool = False) -
         now = _now()
         _refund_commit(order, request.amount)
         RefundRequest.objects.filter(pk=request.pk).update(
-            status=RefundStatus.APPROVED, restock=bool(restock), decided_by_id=actor.staff_id, decided_at=now
+            status=RefundStatus.APPROVED,
+            restock=bool(restock),
+            decided_by_id=actor.staff_id,
+            decided_at=now,
+            decision_note=note,
         )
         request.status, request.restock, request.decided_by_id, request.decided_at = (
             RefundStatus.APPROVED,

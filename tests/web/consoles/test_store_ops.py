@@ -439,6 +439,34 @@ def test_manager_sees_and_approves_a_refund(manager_client, refund_request, refu
     assert "没有待审核的售后申请" in _body(manager_client.get("/store/refunds/"))
 
 
+def test_manager_approves_with_a_note_the_customer_will_read(manager_client, refund_request, refunds):
+    form = _body(manager_client.get("/store/refunds/"))
+    assert re.search(r'<textarea class="input" id="note-\d+" name="note" maxlength="200"', form)
+
+    manager_client.post(f"/store/refunds/{refund_request.pk}/approve/", {"note": "  已联系顾客，原路退回  "})
+
+    refund_request.refresh_from_db()
+    assert (refund_request.status, refund_request.decision_note) == (
+        RefundStatus.APPROVED,
+        "已联系顾客，原路退回",
+    )
+    decided = _body(manager_client.get("/store/refunds/", {"show": "decided"}))
+    assert "商家备注：已联系顾客，原路退回" in decided
+    order_page = _body(manager_client.get(f"/store/orders/{refund_request.order_id}/"))
+    assert "商家备注：已联系顾客，原路退回" in order_page
+
+
+def test_a_too_long_note_leaves_the_request_pending(manager_client, refund_request, refunds):
+    response = manager_client.post(
+        f"/store/refunds/{refund_request.pk}/approve/", {"note": "好" * 201}, follow=True
+    )
+
+    assert "备注最多 200 个字" in _body(response)
+    refund_request.refresh_from_db()
+    assert (refund_request.status, refund_request.decision_note) == (RefundStatus.PENDING, "")
+    assert refunds == []
+
+
 def test_reject_needs_a_reason(manager_client, refund_request):
     response = manager_client.post(f"/store/refunds/{refund_request.pk}/reject/", {"reason": ""}, follow=True)
     assert "驳回时请填写原因" in _body(response)

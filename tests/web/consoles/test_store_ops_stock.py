@@ -1,5 +1,5 @@
 """The store console's stock work: levels with the low-stock filter and search, adjustments,
-thresholds (HQ roles), stocktakes, transfers and restock requests, each for the roles that may."""
+thresholds (store managers and HQ roles), stocktakes, transfers and restock requests, each for the roles that may."""
 
 import pytest
 from django.db import connection
@@ -9,6 +9,7 @@ from mendian.core.scope import Actor, Role
 from mendian.inventory.models import (
     RestockRequest,
     RestockStatus,
+    StockAlert,
     StockLevel,
     StockMovement,
     Stocktake,
@@ -139,17 +140,61 @@ def test_another_stores_stock_is_not_shown(merchant, shelves):
     assert "矿泉水" not in body and "本店还没有库存记录" in body
 
 
-def test_thresholds_are_set_by_hq_only(hq, clerk_client, manager_client, shelves, water):
-    assert "/store/stock/threshold/" not in _body(manager_client.get("/store/stock/"))
-    assert (
-        manager_client.post("/store/stock/threshold/", {"sku_id": water.pk, "threshold": "50"}).status_code
-        == 403
+def test_a_manager_sets_and_clears_a_threshold_from_the_stock_page(manager_client, shelves, water):
+    page = _body(manager_client.get("/store/stock/"))
+    assert 'action="/store/stock/threshold/"' in page and 'name="threshold"' in page
+
+    response = manager_client.post(
+        "/store/stock/threshold/",
+        {"sku_id": water.pk, "threshold": "50", "next": "/store/stock/"},
+        follow=True,
     )
+
+    assert StockLevel.objects.get(store=shelves, sku=water).low_stock_threshold == 50
+    assert "“矿泉水”的低库存阈值已保存" in _body(response)
+    assert StockAlert.objects.filter(
+        store=shelves, sku=water, threshold=50, resolved_at__isnull=True
+    ).exists()
+    assert 'data-sku="WATER"' in _body(manager_client.get("/store/stock/", {"low": "1"}))
+
+    manager_client.post("/store/stock/threshold/", {"sku_id": water.pk, "threshold": ""})
+
+    assert StockLevel.objects.get(store=shelves, sku=water).low_stock_threshold is None
+    assert not StockAlert.objects.filter(store=shelves, sku=water, resolved_at__isnull=True).exists()
+    assert 'data-sku="WATER"' not in _body(manager_client.get("/store/stock/", {"low": "1"}))
+
+
+def test_a_bad_threshold_changes_nothing(manager_client, shelves, water, other_merchant):
+    for value in ("-1", "abc", "2.5"):
+        response = manager_client.post(
+            "/store/stock/threshold/", {"sku_id": water.pk, "threshold": value}, follow=True
+        )
+        assert "阈值须为不小于 0 的整数" in _body(response), value
+    rival_sku = SkuFactory(product=ProductFactory(merchant=other_merchant), sku_code="RIVAL")
+    assert (
+        manager_client.post("/store/stock/threshold/", {"sku_id": rival_sku.pk, "threshold": "9"}).status_code
+        == 404
+    )
+    assert list(StockLevel.objects.exclude(low_stock_threshold=None)) == []
+
+
+def test_a_clerk_sees_no_threshold_form_and_may_not_post_it(clerk_client, shelves, water):
+    page = _body(clerk_client.get("/store/stock/"))
+    assert "/store/stock/threshold/" not in page and "低库存阈值由店长设置" in page
+
+    response = clerk_client.post("/store/stock/threshold/", {"sku_id": water.pk, "threshold": "50"})
+
+    assert response.status_code == 403
+    assert StockLevel.objects.get(store=shelves, sku=water).low_stock_threshold is None
+
+
+def test_hq_sets_a_threshold_for_the_store_it_opened(hq, shelves, other_store, water):
+    give(other_store, water, 1)
 
     hq.post(f"/store/stock/threshold/?store={shelves.pk}", {"sku_id": water.pk, "threshold": "50"})
 
     assert StockLevel.objects.get(store=shelves, sku=water).low_stock_threshold == 50
-    assert "矿泉水" in _body(clerk_client.get("/store/stock/", {"low": "1"}))
+    assert StockLevel.objects.get(store=other_store, sku=water).low_stock_threshold is None
 
 
 def test_stock_queries_do_not_grow_with_skus(clerk_client, merchant, shelves):

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy
 from mendian.core.errors import DomainError, NotFound
 from mendian.core.money import format_yuan
 from mendian.orders.couriers import COURIERS, DEFAULT_ETA_MINUTES
-from mendian.orders.models import FulfilmentType, OrderStatus
+from mendian.orders.models import REFUND_NOTE_MAX_LENGTH, FulfilmentType, OrderStatus
 from mendian.orders.selectors import (
     QUEUE_STATUSES,
     order_get_for_actor,
@@ -365,7 +365,12 @@ def refunds(request):
         }
         for row in rows
     ]
-    return render_store(request, "store/refunds.html", {"items": items, "show": show}, nav="refunds")
+    return render_store(
+        request,
+        "store/refunds.html",
+        {"items": items, "show": show, "note_max": REFUND_NOTE_MAX_LENGTH},
+        nav="refunds",
+    )
 
 
 @store_view
@@ -381,8 +386,12 @@ def refund_decide(request, request_id, decision):
         if refund.order.store_id != request.store.pk:
             raise Http404
         if decision == "approve":
+            note = request.POST.get("note", "").strip()
+            if len(note) > REFUND_NOTE_MAX_LENGTH:
+                messages.error(request, _("备注最多 %(max)s 个字") % {"max": REFUND_NOTE_MAX_LENGTH})
+                return redirect(fallback)
             refund_request_approve(
-                actor=actor, request_id=refund.pk, restock=request.POST.get("restock") == "1"
+                actor=actor, request_id=refund.pk, restock=request.POST.get("restock") == "1", note=note
             )
             messages.success(
                 request,

@@ -1,5 +1,5 @@
-"""The store console's stock work: levels (low-stock filter, search), adjustments, thresholds (HQ
-roles), stocktakes, transfers between stores and restock requests (要货)."""
+"""The store console's stock work: levels (low-stock filter, search), adjustments, thresholds (store
+managers and HQ roles), stocktakes, transfers between stores and restock requests (要货)."""
 
 import uuid
 
@@ -133,7 +133,7 @@ def stock(request):
             "reasons": AdjustReason.choices,
             "nonce": uuid.uuid4().hex,
             "can_adjust": actor.can("stock.adjust"),
-            "can_threshold": actor.can("hq.access"),
+            "can_threshold": actor.can("store.settings"),
             "back": request.get_full_path(),
         },
         nav="stock",
@@ -192,8 +192,8 @@ def stock_threshold_view(request):
     if request.method != "POST":
         return redirect(fallback)
     actor, store = request.actor, request.store
-    if not actor.can("hq.access"):
-        return forbidden(request, _("低库存阈值由总部设置"), console="store")
+    if not actor.can("store.settings"):
+        return forbidden(request, _("只有店长可以设置低库存阈值"), console="store")
     raw = request.POST.get("threshold", "").strip()
     threshold = None if raw == "" else _int(raw, -1)
     if threshold is not None and threshold < 0:
@@ -201,11 +201,7 @@ def stock_threshold_view(request):
         return _back_to(request, fallback)
     try:
         sku = sku_for_store(store=store, sku_id=request.POST.get("sku_id"))
-        stock_thresholds_set(
-            actor=actor,
-            merchant_id=store.merchant_id,
-            items=[{"store_id": store.pk, "sku_id": sku.pk, "threshold": threshold}],
-        )
+        stock_thresholds_set(actor=actor, store=store, items=[{"sku_id": sku.pk, "threshold": threshold}])
     except NotFound:
         raise Http404 from None
     except DomainError as exc:

@@ -199,6 +199,7 @@ def _refund_out(request_row, lines_by_id: dict) -> dict:
         "amount": presenters.price_parts(request_row.amount),
         "reason": request_row.reason,
         "reject_reason": request_row.reject_reason,
+        "decision_note": request_row.decision_note,
         "whole": request_row.whole_order,
         "lines": [
             {
