@@ -506,6 +506,48 @@ def test_a_refund_whose_reply_was_lost_is_settled_by_sending_it_again(
     assert Payment.objects.get(pk=opened.pk).status == "refunded"
 
 
+def test_reconciliation_settles_a_refund_whose_reply_was_lost_from_the_query_alone(
+    member, opened, paid_notification, gateway, django_capture_on_commit_callbacks
+):
+    _paid(opened, paid_notification)
+    gateway.failure = "refund_then_500"  # Alipay refunds, but the reply never arrives
+    with django_capture_on_commit_callbacks(execute=True):
+        assert member.post(f"/api/v1/orders/{opened.order_id}/cancel", {}).status_code == 200
+    refund = Refund.objects.get()
+    assert refund.status == "pending"
+    gateway.failure = None
+    gateway.calls.clear()
+
+    services.payments_reconcile_pending(now=timezone.now() + dt.timedelta(minutes=11))
+
+    refund.refresh_from_db()
+    assert refund.status == "succeeded"
+    assert _methods(gateway) == ["alipay.trade.fastpay.refund.query"]  # no second alipay.trade.refund
+    assert gateway.calls[0]["biz"] == {
+        "out_trade_no": opened.out_trade_no,
+        "out_request_no": refund.out_refund_no,
+    }
+    assert Payment.objects.get(pk=opened.pk).status == "refunded"
+    assert RefundRequest.objects.get(order_id=opened.order_id).status == "refunded"
+
+
+def test_reconciliation_sends_again_a_refund_alipay_never_received(opened, paid_notification, gateway):
+    payment = _paid(opened, paid_notification)
+    order = Order.objects.get(pk=opened.order_id)
+    refund = services.refund_start(order=order, amount=500, refund_request_id=None, reason="破损")
+    gateway.calls.clear()  # recorded, but never sent (the queue lost it)
+
+    services.payments_reconcile_pending(now=timezone.now() + dt.timedelta(minutes=11))
+
+    assert _methods(gateway) == ["alipay.trade.fastpay.refund.query", "alipay.trade.refund"]
+    assert gateway.calls[1]["biz"]["out_request_no"] == refund.out_refund_no
+    assert gateway.trades[opened.out_trade_no]["refunds"] == {refund.out_refund_no: "5.00"}
+    refund.refresh_from_db()
+    payment.refresh_from_db()
+    assert refund.status == "succeeded"
+    assert (payment.status, payment.refunded_amount) == ("partially_refunded", 500)
+
+
 def test_a_refund_alipay_refuses_fails_and_releases_the_amount(
     opened, paid_notification, gateway, django_capture_on_commit_callbacks
 ):

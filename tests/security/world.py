@@ -167,6 +167,7 @@ class Victim:
         "images": "_image",
         "restock-requests": "_restock_request",
         "refund-requests": "_refund_request",
+        "refunds": "_refund",
         "orders": "_order",
         "staff": "_staff",
         "api-keys": "_api_key",
@@ -283,6 +284,24 @@ class Victim:
         order = self.build("orders")[1]
         request = RefundRequest.objects.create(order=order, amount=100, reason="victim's own request")
         return request.pk, request
+
+    def _refund(self):
+        """An abnormal WeChat Pay refund of the victim's paid order (HQ may settle it)."""
+        from mendian.payments.models import Payment, Refund
+
+        order = self.build("orders")[1]
+        payment = Payment.objects.create(
+            public_id=order.payment_id,
+            order=order,
+            provider="wechatpay",
+            amount=order.total,
+            status="paid",
+            refunded_amount=order.total,
+        )
+        refund = Refund.objects.create(
+            payment=payment, amount=order.total, status="abnormal", provider_refund_id="50000000000000000001"
+        )
+        return refund.pk, refund
 
     def _staff(self):
         staff = StaffFactory(role=Role.STORE_CLERK, store=self.store)

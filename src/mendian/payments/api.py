@@ -1,19 +1,29 @@
-"""Consumer payment endpoints: start a payment; the providers' notify URL (no login: verified by
-the provider's signature)."""
+"""Payment endpoints. Consumer: start a payment; the providers' notify URL (no login: verified by
+the provider's signature). HQ: refunds, and settling the abnormal ones."""
 
 from django.http import HttpResponse
-from ninja import Router, Status
+from ninja import Query, Router, Status
 from ninja.decorators import decorate_view
 
 from mendian.accounts.auth import MemberAuth
 from mendian.core.errors import DomainError
 from mendian.core.idempotency import HEADER
 from mendian.orders.api import member_idempotent
-from mendian.payments import services
+from mendian.payments import selectors, services
 from mendian.payments.providers import provider_get
-from mendian.payments.schemas import PaymentCreate, PaymentCreated
+from mendian.payments.providers.base import BankCard
+from mendian.payments.schemas import (
+    PaymentCreate,
+    PaymentCreated,
+    RefundFilter,
+    RefundPage,
+    RefundRead,
+    RefundResolve,
+    refund_out,
+)
 
 consumer = Router(tags=["payments"])
+hq = Router(tags=["payments"])
 
 _IDEMPOTENCY_DOC = {
     "parameters": [{"in": "header", "name": HEADER, "required": False, "schema": {"type": "string"}}]
@@ -65,3 +75,28 @@ def payment_notify(request, provider: str):
         return reject(exc.status, exc.detail or exc.code)
     response: HttpResponse = adapter.ack()
     return response
+
+
+# --- HQ ------------------------------------------------------------------------------------------
+
+
+@hq.get("/refunds", response=RefundPage, summary="Refunds of the merchant's orders, newest first")
+def hq_refund_list(request, query: Query[RefundFilter]):
+    qs = selectors.refunds_for_hq(actor=request.auth, status=query.status, merchant_id=query.merchant_id)
+    refunds, next_cursor = selectors.refunds_page(qs, limit=query.limit, cursor=query.cursor)
+    return {"items": [refund_out(refund) for refund in refunds], "next_cursor": next_cursor}
+
+
+@hq.post(
+    "/refunds/{refund_id}/resolve",
+    response=RefundRead,
+    summary="Settle an abnormal refund: paid offline, to the customer's card, or back to the merchant",
+)
+def hq_refund_resolve(request, refund_id: str, payload: RefundResolve):
+    bank_card = None
+    if payload.method == "user_bank_card":
+        bank_card = BankCard(payload.bank_type or "", payload.bank_account or "", payload.real_name or "")
+    refund = services.refund_abnormal_resolve(
+        actor=request.auth, refund_id=refund_id, method=payload.method, note=payload.note, bank_card=bank_card
+    )
+    return refund_out(refund)

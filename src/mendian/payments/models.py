@@ -2,12 +2,13 @@
 
 The database is the arbiter: `out_trade_no` and the public id are UNIQUE; one payment per order and
 provider (a retried payment reuses its `out_trade_no`); a notification id is UNIQUE per provider
-(dedupe); `0 ≤ refunded_amount ≤ amount` is a CHECK and `refunded_amount` (pending + succeeded
-refunds) is raised only by a conditional UPDATE, so refunds can never exceed what was paid.
+(dedupe); `0 ≤ refunded_amount ≤ amount` is a CHECK and `refunded_amount` (pending, abnormal and
+succeeded refunds) is raised only by a conditional UPDATE, so refunds can never exceed what was paid.
 """
 
 import secrets
 
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
@@ -48,7 +49,8 @@ class Payment(models.Model):
     provider_transaction_id = models.CharField(max_length=64, blank=True)
     # What the provider needs kept between calls (e.g. a prepay id; the sandbox gateway's state).
     provider_data = models.JSONField(default=dict, blank=True)
-    # Pending + succeeded refunds; raised only by a conditional UPDATE.
+    # Pending, abnormal and succeeded refunds (money owed or paid back); raised only by a
+    # conditional UPDATE.
     refunded_amount = models.BigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -103,6 +105,21 @@ class RefundStatus(models.TextChoices):
     PENDING = "pending", "退款中"
     SUCCEEDED = "succeeded", "已退款"
     FAILED = "failed", "退款失败"
+    # The provider accepted the refund but could not pay it out (WeChat Pay's ABNORMAL: the
+    # buyer's card was cancelled …). The money is still owed: the amount stays held and HQ acts.
+    ABNORMAL = "abnormal", "退款异常"
+
+
+class RefundResolution(models.TextChoices):
+    """How HQ settled (or last tried to settle) an abnormal refund."""
+
+    # WeChat Pay pays the money to a debit card the customer named; its result comes as for any
+    # refund (and may be abnormal again).
+    USER_BANK_CARD = "user_bank_card", "退至顾客银行卡"
+    # WeChat Pay returned the money to the merchant's settlement bank account; the customer is
+    # still owed it until HQ pays them another way (`offline`).
+    MERCHANT_BANK_CARD = "merchant_bank_card", "退回商户结算银行账户"
+    OFFLINE = "offline", "已线下退款"
 
 
 class Refund(models.Model):
@@ -117,13 +134,26 @@ class Refund(models.Model):
     failure = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     succeeded_at = models.DateTimeField(null=True, blank=True)
+    abnormal_at = models.DateTimeField(null=True, blank=True)
+    # When reconciliation last asked the provider about it.
+    checked_at = models.DateTimeField(null=True, blank=True)
+    resolution = models.CharField(max_length=20, choices=RefundResolution.choices, blank=True)
+    resolution_note = models.CharField(max_length=200, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
             models.CheckConstraint(condition=Q(status__in=RefundStatus.values), name="refund_status_valid"),
+            models.CheckConstraint(
+                condition=Q(resolution__in=["", *RefundResolution.values]), name="refund_resolution_valid"
+            ),
         ]
+        indexes = [models.Index(fields=["status", "-id"], name="refund_status_idx")]
 
 
 class ProviderAccount(models.Model):

@@ -6,21 +6,24 @@ Callers:
 - the consumer API: `payment_create`, `notification_receive` (the notify endpoint);
 - the sandbox pay page: `sandbox_confirm`;
 - orders (inside its transaction): `refund_start`;
-- tasks: `refund_send`, `payments_reconcile_pending`.
+- tasks: `refund_send`, `payments_reconcile_pending` (→ `payment_reconcile`, `refund_reconcile`);
+- HQ: `refund_abnormal_resolve`.
 """
 
 import datetime as dt
 import logging
+import re
 from functools import cache
 
 from django.db import connection, transaction
-from django.db.models import F, Sum
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from mendian.accounts.models import Customer
 from mendian.checkout.selectors import parse_pk
 from mendian.core import rows
-from mendian.core.errors import Conflict, DomainError, NotFound
+from mendian.core.errors import Conflict, DomainError, NotFound, ValidationFailed
+from mendian.core.scope import Actor
 from mendian.orders import services as order_services
 from mendian.orders.models import Order, OrderStatus
 from mendian.payments.models import (
@@ -30,11 +33,19 @@ from mendian.payments.models import (
     PaymentNotification,
     PaymentStatus,
     Refund,
+    RefundResolution,
     RefundStatus,
 )
 from mendian.payments.providers import provider_for_payment, provider_get
 from mendian.payments.providers import sandbox as sandbox_gateway
-from mendian.payments.providers.base import NotificationRejected, PaymentEvent, ProviderError
+from mendian.payments.providers.base import (
+    AbnormalRefundRefused,
+    AbnormalRefundUnsupported,
+    BankCard,
+    NotificationRejected,
+    PaymentEvent,
+    ProviderError,
+)
 from mendian.stores.models import Store
 
 logger = logging.getLogger("mendian.payments")
@@ -293,13 +304,16 @@ def notification_receive(*, provider: str, headers, body: bytes) -> str:
 def _payment_event_apply(provider: str, payment: Payment, event: PaymentEvent) -> str:
     """A verified payment event for `payment` (the order and the payment rows are locked): dedupe
     by notification id, settle, record the outcome."""
-    notification_id = _notification_claim(provider, payment, event)
+    # Claimed as `paid`, what nearly every payment event comes to; anything else is written over
+    # below, in the same transaction, which a refusal rolls back whole.
+    notification_id = _notification_claim(provider, payment, event, outcome=NotificationOutcome.PAID)
     if notification_id is None:
         return "duplicate"
     outcome = _settle_paid(
         payment, amount=event.amount, transaction_id=event.transaction_id, paid_at=event.paid_at or _now()
     )
-    rows.update(PaymentNotification, notification_id, outcome=outcome)
+    if outcome != NotificationOutcome.PAID:
+        rows.update(PaymentNotification, notification_id, outcome=outcome)
     return outcome
 
 
@@ -310,7 +324,9 @@ _CLAIM_SQL = (
 )
 
 
-def _notification_claim(provider: str, payment: Payment, event: PaymentEvent) -> int | None:
+def _notification_claim(
+    provider: str, payment: Payment, event: PaymentEvent, *, outcome: str = NotificationOutcome.IGNORED
+) -> int | None:
     """Records the notification id once (the payment row is locked): its row id, None when it was
     seen. The unique (provider, notification_id) decides, without a savepoint to recover from."""
     with connection.cursor() as cursor:
@@ -321,7 +337,7 @@ def _notification_claim(provider: str, payment: Payment, event: PaymentEvent) ->
                 event.notification_id[:128],
                 payment.pk,
                 event.event_type[:64],
-                NotificationOutcome.IGNORED.value,
+                str(outcome),
                 connection.ops.adapt_datetimefield_value(_now()),
             ],
         )
@@ -347,11 +363,14 @@ def _refund_notification(provider: str, found: Payment, event: PaymentEvent) -> 
             raise Conflict(
                 f"The refund is {refund.amount}; the provider reports {event.amount}.", code="amount_mismatch"
             )
+        state = event.refund_state or ("succeeded" if event.refund_succeeded else "failed")
         status = refund_settle(
             refund_id=refund.pk,
-            succeeded=event.refund_succeeded,
+            state=state,
             provider_refund_id=str(event.extra.get("refund_id") or refund.provider_refund_id),
-            failure="" if event.refund_succeeded else f"{provider}: {event.event_type}",
+            failure=""
+            if state == "succeeded"
+            else event.extra.get("refund_failure") or f"{provider}: {event.event_type}",
         )
         PaymentNotification.objects.filter(pk=notification_id).update(outcome=NotificationOutcome.REFUND)
         return f"refund_{status}"
@@ -446,9 +465,8 @@ def refund_start(*, order: Order, amount: int, refund_request_id, reason: str) -
 
 
 def refund_send(*, refund_id: int) -> str:
-    """Sends a pending refund to its provider (outside any lock), then records the result: on
-    success the payment becomes (partially) refunded and orders hears `order_refund_recorded`; on
-    failure the amount is released. Safe to repeat: a settled refund is left alone."""
+    """Sends a pending refund to its provider (outside any lock), then records the result
+    (`refund_settle`). Safe to repeat: a refund no longer pending is left alone."""
     refund = Refund.objects.select_related("payment__order").get(pk=refund_id)
     if refund.status != RefundStatus.PENDING:
         return refund.status
@@ -463,45 +481,251 @@ def refund_send(*, refund_id: int) -> str:
         return RefundStatus.PENDING
     return refund_settle(
         refund_id=refund.pk,
-        succeeded=result.state == "succeeded",
+        state=result.state,
         provider_refund_id=result.provider_refund_id,
         failure=result.failure,
     )
 
 
-def refund_settle(*, refund_id: int, succeeded: bool, provider_refund_id: str = "", failure: str = "") -> str:
-    """Records a refund's final result (from the provider's reply, notification or query)."""
+# What a provider's word may change: from each status, the results it takes. A refund HQ had
+# WeChat Pay return to the merchant's account (`merchant_bank_card`) is settled only by HQ
+# (`offline`): the provider's "success" then means the merchant got the money back, not the buyer.
+_PROVIDER_MAY_MOVE = {
+    RefundStatus.PENDING: ("succeeded", "failed", "abnormal"),
+    RefundStatus.ABNORMAL: ("succeeded", "failed", "pending"),
+}
+
+
+def _returned_to_merchant(refund: Refund) -> bool:
+    return refund.resolution == RefundResolution.MERCHANT_BANK_CARD
+
+
+def refund_settle(*, refund_id: int, state: str, provider_refund_id: str = "", failure: str = "") -> str:
+    """Records what the provider says of a refund (its reply, notification or query):
+    - `succeeded`: the payment becomes (partially) refunded and orders hears `order_refund_recorded`;
+    - `failed`: nothing was paid back; the amount is released (it may be refunded anew);
+    - `abnormal`: accepted but not paid out; the money is still owed, so the amount stays held, the
+      order's refund is not recorded, and HQ lists it to act (`refund_abnormal_resolve`);
+    - `pending` (of an abnormal refund): the provider is paying it out again (the merchant acted
+      in the provider's own console).
+    A result the refund's status does not take changes nothing. Returns the refund's status."""
     refund = Refund.objects.select_related("payment__order").get(pk=refund_id)
     with transaction.atomic():
         order = _lock_order(refund.payment.order_id)
         payment = _lock_payment(refund.payment_id, order)
         refund = Refund.objects.select_for_update().get(pk=refund_id)
-        if refund.status != RefundStatus.PENDING:
+        if state not in _PROVIDER_MAY_MOVE.get(refund.status, ()) or _returned_to_merchant(refund):
             return refund.status
-        now = _now()
-        if not succeeded:
-            Refund.objects.filter(pk=refund.pk).update(status=RefundStatus.FAILED, failure=failure[:200])
-            Payment.objects.filter(pk=payment.pk).update(
-                refunded_amount=F("refunded_amount") - refund.amount, updated_at=now
-            )
-            logger.error("refund %s failed: %s", refund.out_refund_no, failure)
-            return RefundStatus.FAILED
+        return _refund_apply(
+            refund, payment, state=state, provider_refund_id=provider_refund_id, failure=failure
+        )
+
+
+def _refund_apply(
+    refund: Refund,
+    payment: Payment,
+    *,
+    state: str,
+    provider_refund_id: str = "",
+    failure: str = "",
+    **resolved,
+) -> str:
+    """Moves `refund` to `state` (the order, payment and refund rows are locked by the caller);
+    `resolved` adds HQ's resolution fields."""
+    now = _now()
+    provider_refund_id = (provider_refund_id or refund.provider_refund_id)[:64]
+    if state == "pending":
         Refund.objects.filter(pk=refund.pk).update(
-            status=RefundStatus.SUCCEEDED, provider_refund_id=provider_refund_id[:64], succeeded_at=now
+            status=RefundStatus.PENDING, provider_refund_id=provider_refund_id, checked_at=now
         )
-        refunded = (
-            Refund.objects.filter(payment=payment, status=RefundStatus.SUCCEEDED).aggregate(
-                total=Sum("amount")
-            )["total"]
-            or 0
+        logger.info("abnormal refund %s is being paid out again", refund.out_refund_no)
+        return RefundStatus.PENDING
+    if state == "abnormal":
+        Refund.objects.filter(pk=refund.pk).update(
+            status=RefundStatus.ABNORMAL,
+            provider_refund_id=provider_refund_id,
+            failure=failure[:200],
+            abnormal_at=now,
         )
-        status = PaymentStatus.REFUNDED if refunded >= payment.amount else PaymentStatus.PARTIALLY_REFUNDED
-        Payment.objects.filter(pk=payment.pk).update(status=status, updated_at=now)
-        if refund.refund_request_id is not None:
-            order_services.order_refund_recorded(
-                order_id=payment.order_id, refund_request_id=refund.refund_request_id, amount=refund.amount
-            )
-        return RefundStatus.SUCCEEDED
+        logger.error(
+            "refund %s of payment %s is abnormal at %s: the money is still owed and HQ must resolve it",
+            refund.out_refund_no,
+            payment.public_id,
+            payment.provider,
+        )
+        return RefundStatus.ABNORMAL
+    if state != "succeeded":
+        Refund.objects.filter(pk=refund.pk).update(status=RefundStatus.FAILED, failure=failure[:200])
+        Payment.objects.filter(pk=payment.pk).update(
+            refunded_amount=F("refunded_amount") - refund.amount, updated_at=now
+        )
+        logger.error("refund %s failed: %s", refund.out_refund_no, failure)
+        return RefundStatus.FAILED
+    Refund.objects.filter(pk=refund.pk).update(
+        status=RefundStatus.SUCCEEDED, provider_refund_id=provider_refund_id, succeeded_at=now, **resolved
+    )
+    refunded = (
+        Refund.objects.filter(payment=payment, status=RefundStatus.SUCCEEDED).aggregate(total=Sum("amount"))[
+            "total"
+        ]
+        or 0
+    )
+    status = PaymentStatus.REFUNDED if refunded >= payment.amount else PaymentStatus.PARTIALLY_REFUNDED
+    Payment.objects.filter(pk=payment.pk).update(status=status, updated_at=now)
+    if refund.refund_request_id is not None:
+        order_services.order_refund_recorded(
+            order_id=payment.order_id, refund_request_id=refund.refund_request_id, amount=refund.amount
+        )
+    return RefundStatus.SUCCEEDED
+
+
+def refund_reconcile(*, refund_id: int, now: dt.datetime | None = None) -> str:
+    """Asks the provider about a refund left pending or abnormal and records its answer
+    (`refund_settle`). A pending refund the provider never received is sent again, with the same
+    `out_refund_no` (the provider refunds one number once). Returns the refund's status."""
+    refund = Refund.objects.select_related("payment__order").get(pk=refund_id)
+    if refund.status not in (RefundStatus.PENDING, RefundStatus.ABNORMAL) or _returned_to_merchant(refund):
+        return refund.status
+    adapter = provider_for_payment(refund.payment)
+    # Stamped before asking: a provider that cannot answer is asked again after the interval.
+    Refund.objects.filter(pk=refund.pk).update(checked_at=now or _now())
+    result = adapter.refund_query(refund)
+    if result.state == "not_found":
+        if refund.status == RefundStatus.PENDING:
+            logger.warning("refund %s is unknown to %s: sending it again", refund.out_refund_no, adapter.name)
+            return refund_send(refund_id=refund.pk)
+        logger.error("abnormal refund %s is unknown to %s", refund.out_refund_no, adapter.name)
+        return refund.status
+    if result.state == "pending" and refund.status == RefundStatus.PENDING:
+        if result.provider_refund_id and not refund.provider_refund_id:
+            Refund.objects.filter(pk=refund.pk).update(provider_refund_id=result.provider_refund_id[:64])
+        return RefundStatus.PENDING
+    return refund_settle(
+        refund_id=refund.pk,
+        state=result.state,
+        provider_refund_id=result.provider_refund_id,
+        failure=result.failure,
+    )
+
+
+# --- HQ: abnormal refunds ------------------------------------------------------------------------
+
+RESOLVE_METHODS = tuple(RefundResolution.values)
+_BANK_TYPE = re.compile(r"[A-Z][A-Z0-9_]{1,15}")
+_BANK_ACCOUNT = re.compile(r"\d{10,32}")
+
+
+def refund_abnormal_resolve(
+    *, actor: Actor, refund_id, method: str, note: str = "", bank_card: BankCard | None = None
+) -> Refund:
+    """HQ settles an abnormal refund (`payments.manage`, the refund's merchant):
+    - `user_bank_card` (WeChat Pay): WeChat pays the money to a debit card the customer named
+      (`bank_card`, sent encrypted, never kept); the refund is pending again and settles as any
+      refund does (or turns abnormal again);
+    - `merchant_bank_card` (WeChat Pay): WeChat returns the money to the merchant's settlement
+      bank account. The customer is still owed it, so the refund stays abnormal, marked returned,
+      until HQ pays the customer and records it `offline`;
+    - `offline`: HQ paid the customer another way (`note` says how): the refund succeeds, the
+      amount stays refunded and the order's refund request is recorded.
+    `404 not_found` (no such refund in scope), `409 refund_not_abnormal`, `409
+    refund_returned_to_merchant` (only `offline` is left), `422 validation_error` (method, note,
+    card), `409 refund_resolve_unsupported` (the provider has no such way), `409
+    refund_resolve_refused` (the provider said no), `502 payment_provider_error`."""
+    actor.require("payments.manage")
+    refund = _refund_for_actor(actor, refund_id)
+    note = _resolve_input(method, (note or "").strip(), bank_card)
+    if refund.status != RefundStatus.ABNORMAL:
+        raise Conflict(f"This refund is {refund.status}, not abnormal.", code="refund_not_abnormal")
+    if refund.resolution == RefundResolution.MERCHANT_BANK_CARD and method != RefundResolution.OFFLINE:
+        if method == RefundResolution.MERCHANT_BANK_CARD:
+            return refund  # asked already: WeChat has returned (or is returning) the money
+        raise Conflict(
+            "The money went back to the merchant's account; pay the customer and record it offline.",
+            code="refund_returned_to_merchant",
+        )
+    result = None
+    if method != RefundResolution.OFFLINE:
+        result = _abnormal_apply(refund, method, bank_card)
+    with transaction.atomic():
+        order = _lock_order(refund.payment.order_id)
+        payment = _lock_payment(refund.payment_id, order)
+        locked = Refund.objects.select_for_update().get(pk=refund.pk)
+        if locked.status != RefundStatus.ABNORMAL:
+            raise Conflict(f"This refund is {locked.status}, not abnormal.", code="refund_not_abnormal")
+        resolved = {
+            "resolution": method,
+            "resolution_note": note,
+            "resolved_by_id": actor.staff_id,
+            "resolved_at": _now(),
+        }
+        if method == RefundResolution.OFFLINE:
+            _refund_apply(locked, payment, state="succeeded", **resolved)
+        else:
+            Refund.objects.filter(pk=locked.pk).update(**resolved)
+            locked.resolution = method
+            if method == RefundResolution.USER_BANK_CARD and result.state != "abnormal":
+                _refund_apply(
+                    locked,
+                    payment,
+                    state=result.state,
+                    provider_refund_id=result.provider_refund_id,
+                    failure=result.failure,
+                )
+    logger.info("abnormal refund %s resolved by HQ: %s", refund.out_refund_no, method)
+    return Refund.objects.select_related("payment__order__store").get(pk=refund.pk)
+
+
+def _resolve_input(method: str, note: str, bank_card: BankCard | None) -> str:
+    """Checks what HQ sent to resolve a refund; the note, stripped. Never echoes the card."""
+    errors = []
+    if method not in RESOLVE_METHODS:
+        errors.append({"loc": ["body", "method"], "msg": "not a supported method"})
+    if len(note) > 200:
+        errors.append({"loc": ["body", "note"], "msg": "at most 200 characters"})
+    if method == RefundResolution.OFFLINE and not note:
+        errors.append({"loc": ["body", "note"], "msg": "say how the customer was paid"})
+    if method == RefundResolution.USER_BANK_CARD:
+        card = bank_card or BankCard("", "", "")
+        if not _BANK_TYPE.fullmatch(card.bank_type):
+            errors.append({"loc": ["body", "bank_type"], "msg": "a WeChat Pay bank code, e.g. ICBC_DEBIT"})
+        if not _BANK_ACCOUNT.fullmatch(card.bank_account):
+            errors.append({"loc": ["body", "bank_account"], "msg": "10 to 32 digits"})
+        if not 1 <= len(card.real_name.strip()) <= 50:
+            errors.append({"loc": ["body", "real_name"], "msg": "the card holder's name"})
+    if errors:
+        raise ValidationFailed("The resolution is not valid.", errors=errors)
+    return note
+
+
+def _refund_for_actor(actor: Actor, refund_id) -> Refund:
+    pk = parse_pk(refund_id, what="refund")
+    refund = Refund.objects.select_related("payment__order").filter(pk=pk).first()
+    if refund is None:
+        raise NotFound("No such refund.")
+    actor.check_merchant(refund.payment.order.merchant_id)
+    return refund
+
+
+def _abnormal_apply(refund: Refund, method: str, bank_card: BankCard | None):
+    """Asks the provider to pay out `refund` by `method` (outside any lock); its RefundResult."""
+    adapter = provider_for_payment(refund.payment)
+    try:
+        return adapter.refund_abnormal_apply(refund, method=method, bank_card=bank_card)
+    except AbnormalRefundUnsupported:
+        raise Conflict(
+            f"{refund.payment.provider} cannot settle an abnormal refund by {method}.",
+            code="refund_resolve_unsupported",
+        ) from None
+    except AbnormalRefundRefused as exc:
+        logger.warning(
+            "%s refused to settle abnormal refund %s: %s", adapter.name, refund.out_refund_no, exc.code
+        )
+        raise Conflict(f"The payment provider refused: {exc.code}.", code="refund_resolve_refused") from None
+    except ProviderError as exc:
+        logger.warning("abnormal refund %s could not be sent: %s", refund.out_refund_no, exc)
+        raise DomainError(
+            "The payment provider cannot be reached; try again.", code="payment_provider_error", status=502
+        ) from None
 
 
 # --- reconciliation ------------------------------------------------------------------------------
@@ -555,20 +779,38 @@ def payment_reconcile(*, payment_id: int) -> str:
         )
 
 
-REFUND_RESEND_AFTER = dt.timedelta(minutes=10)
+# A pending refund is asked about once it is this old, and again at this interval; an abnormal one
+# (waiting for the merchant, who may settle it in the provider's own console) less often.
+REFUND_CHECK_AFTER = dt.timedelta(minutes=10)
+ABNORMAL_CHECK_AFTER = dt.timedelta(minutes=30)
+
+
+def _refunds_due(now: dt.datetime, limit: int) -> list[int]:
+    pending = Refund.objects.filter(
+        Q(checked_at__isnull=True) | Q(checked_at__lt=now - REFUND_CHECK_AFTER),
+        status=RefundStatus.PENDING,
+        created_at__lt=now - REFUND_CHECK_AFTER,
+    )
+    abnormal = Refund.objects.filter(
+        Q(checked_at__isnull=True) | Q(checked_at__lt=now - ABNORMAL_CHECK_AFTER),
+        status=RefundStatus.ABNORMAL,
+    ).exclude(resolution=RefundResolution.MERCHANT_BANK_CARD)
+    ids = list(pending.order_by("id").values_list("pk", flat=True)[:limit])
+    ids += abnormal.order_by("id").values_list("pk", flat=True)[: max(0, limit - len(ids))]
+    return ids
 
 
 def payments_reconcile_pending(*, now: dt.datetime | None = None, limit: int = 200) -> int:
     """Settles open payments whose order's payment deadline has passed (lost callbacks, abandoned
-    payments), and sends again refunds left pending for 10 minutes (the provider dedupes them by
-    `out_refund_no`). Returns how many payments were looked at; one failure does not stop the rest."""
+    payments), and asks the provider about refunds left pending for 10 minutes and abnormal ones
+    (`refund_reconcile`: settled from the answer; sent again only when the provider never got
+    them). Returns how many payments were looked at; one failure does not stop the rest."""
     now = now or _now()
-    stuck = Refund.objects.filter(status=RefundStatus.PENDING, created_at__lt=now - REFUND_RESEND_AFTER)
-    for pk in stuck.order_by("id").values_list("pk", flat=True)[:limit]:
+    for pk in _refunds_due(now, limit):
         try:
-            refund_send(refund_id=pk)
+            refund_reconcile(refund_id=pk, now=now)
         except Exception:
-            logger.exception("sending refund %s failed; the next run retries", pk)
+            logger.exception("reconciling refund %s failed; the next run retries", pk)
     ids = list(
         Payment.objects.filter(status__in=OPEN_STATUSES, order__pay_deadline__lt=now)
         .order_by("id")

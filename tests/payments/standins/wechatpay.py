@@ -1,8 +1,9 @@
 """A local stand-in for the WeChat Pay API v3 gateway: a real HTTP server on 127.0.0.1 in a thread
 that speaks the published protocol. It verifies our `WECHATPAY2-SHA256-RSA2048` request signatures
-with the merchant public key, answers the JSAPI, query, close and refund endpoints, signs every
-response with its platform key (a certificate or, in public-key mode, a `PUB_KEY_ID_…` key), and
-builds signed, AES-256-GCM encrypted notifications as WeChat Pay sends them.
+with the merchant public key, answers the JSAPI, query, close, refund, refund query and
+apply-abnormal-refund endpoints, signs every response with its platform key (a certificate or, in
+public-key mode, a `PUB_KEY_ID_…` key), and builds signed, AES-256-GCM encrypted notifications as
+WeChat Pay sends them.
 
 Keys are generated once per test session with `cryptography`; nothing is mocked."""
 
@@ -22,7 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.x509.oid import NameOID
 
@@ -118,6 +119,7 @@ class WechatPayStandin:
         self.set_mode(mode)
         self.orders: dict[str, dict] = {}
         self.refunds: dict[str, dict] = {}
+        self.abnormal_requests: list[dict] = []  # apply-abnormal-refund bodies accepted
         self.requests: list[dict] = []
         self.down = False  # answer 503
         self.refund_status = "PROCESSING"
@@ -219,6 +221,20 @@ class WechatPayStandin:
         resource = {**self._transaction(self.orders[out_trade_no]), **overrides}
         return self.notification("TRANSACTION.SUCCESS", resource, notification_id=notification_id)
 
+    def refund_becomes(self, out_refund_no: str, status: str, **fields) -> None:
+        """WeChat Pay settles a refund (SUCCESS, ABNORMAL, CLOSED) without the callback arriving;
+        `fields` change more (e.g. `user_received_account`)."""
+        with self.lock:
+            self.refunds[out_refund_no].update(status=status, **fields)
+
+    def refund_posts(self) -> list[dict]:
+        """The refund requests (POST /v3/refund/domestic/refunds) the gateway received."""
+        return [
+            json.loads(r["body"])
+            for r in self.requests
+            if r["method"] == "POST" and r["path"] == "/v3/refund/domestic/refunds"
+        ]
+
     def refund_notification(self, out_refund_no: str, /, *, status: str = "SUCCESS", **overrides):
         with self.lock:
             refund = self.refunds[out_refund_no]
@@ -231,7 +247,7 @@ class WechatPayStandin:
             "refund_id": refund["refund_id"],
             "refund_status": status,
             "success_time": _china_now(),
-            "user_received_account": "支付用户零钱",
+            "user_received_account": refund.get("user_received_account", "支付用户零钱"),
             "amount": {
                 "total": refund["amount"]["total"],
                 "refund": refund["amount"]["refund"],
@@ -315,7 +331,84 @@ class WechatPayStandin:
                 return 204, None
             if method == "POST" and url.path == "/v3/refund/domestic/refunds":
                 return self._refund(data)
+            match = re.fullmatch(r"/v3/refund/domestic/refunds/([\w|*@-]+)", url.path)
+            if match and method == "GET":
+                refund = self.refunds.get(match.group(1))
+                if refund is None:
+                    return 404, {"code": "RESOURCE_NOT_EXISTS", "message": "退款单不存在"}
+                return 200, self._refund_object(refund)
+            match = re.fullmatch(r"/v3/refund/domestic/refunds/(\w+)/apply-abnormal-refund", url.path)
+            if match and method == "POST":
+                return self._abnormal_refund(match.group(1), data, headers.get("Wechatpay-Serial"))
         return 404, {"code": "NOT_FOUND", "message": "no such API"}
+
+    def _decrypt(self, serial: str | None, text: str) -> str | None:
+        """A sensitive field, decrypted with the platform key `Wechatpay-Serial` names (RSA-OAEP,
+        SHA-1); None when it does not decrypt."""
+        k = keys()
+        key = {k["platform_serial"]: k["platform"], PUBLIC_KEY_ID: k["public"]}.get(serial or "")
+        if key is None:
+            return None
+        oaep = padding.OAEP(mgf=padding.MGF1(algorithm=hashes.SHA1()), algorithm=hashes.SHA1(), label=None)  # noqa: S303
+        try:
+            return key.decrypt(base64.b64decode(text), oaep).decode()
+        except (ValueError, TypeError):
+            return None
+
+    def _abnormal_refund(self, refund_id: str, data: dict, serial: str | None) -> tuple[int, dict]:
+        """发起异常退款: the money of an ABNORMAL refund goes to the merchant's settlement account
+        (MERCHANT_BANK_CARD) or a card the buyer names (USER_BANK_CARD, its number and name
+        encrypted with the platform key `Wechatpay-Serial` names)."""
+        refund = next((r for r in self.refunds.values() if r["refund_id"] == refund_id), None)
+        if refund is None:
+            return 404, {"code": "RESOURCE_NOT_EXISTS", "message": "退款单不存在"}
+        kind = data.get("type")
+        if data.get("out_refund_no") != refund["out_refund_no"] or kind not in (
+            "USER_BANK_CARD",
+            "MERCHANT_BANK_CARD",
+        ):
+            return 400, {"code": "PARAM_ERROR", "message": "参数错误"}
+        received = {"refund_id": refund_id, **data}
+        if kind == "USER_BANK_CARD":
+            if not all(data.get(k) for k in ("bank_type", "bank_account", "real_name")):
+                return 400, {"code": "PARAM_ERROR", "message": "退款至用户银行卡需填写银行卡信息"}
+            for field in ("bank_account", "real_name"):
+                received[field] = self._decrypt(serial, data[field])
+                if received[field] is None:
+                    return 400, {"code": "PARAM_ERROR", "message": "平台私钥解密失败"}
+        if refund["status"] != "ABNORMAL":
+            return 400, {"code": "INVALID_REQUEST", "message": "退款单状态不是退款异常"}
+        self.abnormal_requests.append(received)
+        if kind == "MERCHANT_BANK_CARD":
+            refund.update(
+                status="SUCCESS", channel="OTHER_BANKCARD", user_received_account="商户结算银行账户"
+            )
+        else:  # paid to the card in 1-3 working days
+            refund.update(status="PROCESSING", channel="OTHER_BANKCARD", user_received_account="用户银行卡")
+        return 200, self._refund_object(refund)
+
+    def _refund_object(self, refund: dict) -> dict:
+        """A refund as WeChat Pay describes it (refund replies, queries)."""
+        data = {
+            "refund_id": refund["refund_id"],
+            "out_refund_no": refund["out_refund_no"],
+            "transaction_id": refund["transaction_id"],
+            "out_trade_no": refund["out_trade_no"],
+            "channel": refund.get("channel", "ORIGINAL"),
+            "user_received_account": refund.get("user_received_account", "支付用户零钱"),
+            "create_time": refund["create_time"],
+            "status": refund["status"],
+            "funds_account": "AVAILABLE",
+            "amount": {
+                **refund["amount"],
+                "payer_total": refund["amount"]["total"],
+                "payer_refund": refund["amount"]["refund"],
+                "currency": "CNY",
+            },
+        }
+        if refund["status"] == "SUCCESS":
+            data["success_time"] = _china_now()
+        return data
 
     def _jsapi(self, data: dict) -> tuple[int, dict]:
         required = ("appid", "mchid", "description", "out_trade_no", "notify_url", "amount", "payer")
@@ -363,19 +456,10 @@ class WechatPayStandin:
                 "status": self.refund_status,
                 "amount": {"refund": amount["refund"], "total": amount["total"]},
                 "notify_url": data.get("notify_url"),
+                "create_time": _china_now(),
             }
             order["trade_state"] = "REFUND"
-        return 200, {
-            "refund_id": existing["refund_id"],
-            "out_refund_no": existing["out_refund_no"],
-            "transaction_id": existing["transaction_id"],
-            "out_trade_no": existing["out_trade_no"],
-            "channel": "ORIGINAL",
-            "user_received_account": "支付用户零钱",
-            "create_time": _china_now(),
-            "status": existing["status"],
-            "amount": {**existing["amount"], "currency": "CNY"},
-        }
+        return 200, self._refund_object(existing)
 
     def _handler(self):
         standin = self

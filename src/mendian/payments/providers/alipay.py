@@ -399,24 +399,35 @@ class AlipayProvider(Provider):
         if data.get("fund_change") == "Y":
             return RefundResult(state="succeeded", provider_refund_id=trade_no)
         # "N" is also Alipay's answer to a repeat of a refund that went through: ask which it is.
-        return self._refund_state(refund, trade_no)
+        result = self.refund_query(refund)
+        if result.state == "succeeded":
+            return result
+        return RefundResult(state="pending", provider_refund_id=trade_no)
 
-    def _refund_state(self, refund, trade_no: str) -> RefundResult:
+    def refund_query(self, refund) -> RefundResult:
+        """`alipay.trade.fastpay.refund.query` by `out_request_no`: `refund_status` is
+        `REFUND_SUCCESS` once refunded; a reply without it means Alipay has no such refund (or not
+        yet: it then refunds a repeat of the same `out_request_no` once)."""
         data = self._call(
             "alipay.trade.fastpay.refund.query",
             {"out_trade_no": refund.payment.out_trade_no, "out_request_no": refund.out_refund_no},
         )
-        if data.get("code") == "10000" and data.get("refund_status") == "REFUND_SUCCESS":
-            try:
-                refunded = yuan_to_fen(data.get("refund_amount"))
-            except ValueError:
-                refunded = None
-            if refunded == refund.amount:
-                return RefundResult(
-                    state="succeeded", provider_refund_id=str(data.get("trade_no") or trade_no)
-                )
+        if data.get("code") != "10000":
+            if data.get("sub_code") == "ACQ.TRADE_NOT_EXIST":
+                return RefundResult(state="not_found")
+            raise ProviderError(f"Alipay could not query the refund: {str(data.get('sub_code'))[:60]}")
+        if data.get("refund_status") != "REFUND_SUCCESS":
+            return RefundResult(state="not_found")
+        if data.get("out_request_no", refund.out_refund_no) != refund.out_refund_no:
+            raise ProviderError("Alipay answered about another refund")
+        try:
+            refunded = yuan_to_fen(data.get("refund_amount"))
+        except ValueError:
+            refunded = None
+        if refunded != refund.amount:
             logger.error("Alipay refund %s settled for another amount", refund.out_refund_no)
-        return RefundResult(state="pending", provider_refund_id=trade_no)
+            raise ProviderError("Alipay reports the refund for another amount")
+        return RefundResult(state="succeeded", provider_refund_id=str(data.get("trade_no") or ""))
 
     # --- notifications ---
 

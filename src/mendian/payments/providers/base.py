@@ -34,6 +34,8 @@ class PaymentEvent:
     paid_at: dt.datetime | None = None
     out_refund_no: str = ""
     refund_succeeded: bool = False
+    # A refund event's result: `succeeded`, `failed` or `abnormal` (see `RefundResult`).
+    refund_state: str = ""
     extra: dict = field(default_factory=dict)
 
 
@@ -50,11 +52,40 @@ class QueryResult:
 
 @dataclass(frozen=True, slots=True)
 class RefundResult:
-    """`state`: `succeeded`, `pending` (the provider reports later) or `failed`."""
+    """`state`: `succeeded`; `pending` (the provider reports later); `failed` (final: nothing was
+    paid back, the amount may be refunded anew); `abnormal` (accepted, but the provider could not
+    pay it out, e.g. the buyer's bank card was cancelled: the money is still owed and the merchant
+    must act); `not_found` (a query only: the provider has no refund by this number, so sending it
+    again with the same number cannot pay twice)."""
 
     state: str
     provider_refund_id: str = ""
     failure: str = ""
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class BankCard:
+    """A debit card the customer names for an abnormal refund: `bank_type` is WeChat Pay's bank
+    code (e.g. `ICBC_DEBIT`). Personal data: sent to the provider encrypted, never kept or logged."""
+
+    bank_type: str
+    bank_account: str
+    real_name: str
+
+    def __repr__(self) -> str:  # never show the number or the name in a traceback or a log
+        return f"<BankCard {self.bank_type}>"
+
+
+class AbnormalRefundUnsupported(Exception):
+    """The provider has no API to settle an abnormal refund (HQ settles it offline)."""
+
+
+class AbnormalRefundRefused(Exception):
+    """The provider refused to settle an abnormal refund (e.g. it is no longer abnormal there)."""
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
 
 
 class Provider(abc.ABC):
@@ -89,6 +120,19 @@ class Provider(abc.ABC):
     @abc.abstractmethod
     def refund(self, refund) -> RefundResult:
         """Sends a refund (idempotent by `refund.out_refund_no`)."""
+
+    @abc.abstractmethod
+    def refund_query(self, refund) -> RefundResult:
+        """The provider's view of a refund sent earlier, by `refund.out_refund_no`: any state, and
+        `not_found` when the provider never received it."""
+
+    def refund_abnormal_apply(
+        self, refund, *, method: str, bank_card: BankCard | None = None
+    ) -> RefundResult:
+        """Asks the provider to pay out an abnormal refund another way (`method`: WeChat Pay's
+        `user_bank_card`, to `bank_card`, or `merchant_bank_card`). `AbnormalRefundRefused` when the
+        provider says no."""
+        raise AbnormalRefundUnsupported(self.name)
 
     def ack(self) -> HttpResponse:
         """The reply that tells the provider the notification was handled."""

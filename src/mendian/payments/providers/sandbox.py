@@ -144,3 +144,8 @@ class SandboxProvider(Provider):
 
     def refund(self, refund) -> RefundResult:
         return RefundResult(state="succeeded", provider_refund_id="sbr_" + refund.out_refund_no)
+
+    def refund_query(self, refund) -> RefundResult:
+        # The gateway refunds as it receives (`refund` answers `succeeded`) and keeps no refund
+        # records: a refund still pending here never reached it, and is safe to send again.
+        return RefundResult(state="not_found")

@@ -17,6 +17,7 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -30,6 +31,8 @@ from django.http import HttpResponse, JsonResponse
 
 from mendian.core.errors import ValidationFailed
 from mendian.payments.providers.base import (
+    AbnormalRefundRefused,
+    AbnormalRefundUnsupported,
     NotificationRejected,
     PaymentEvent,
     Provider,
@@ -63,6 +66,28 @@ _TRADE_STATES = {
 }
 # Refund errors that are final for this out_refund_no; anything else is retried.
 _REFUND_REJECTIONS = ("PARAM_ERROR", "INVALID_REQUEST", "USER_ACCOUNT_ABNORMAL", "REFUND_NOT_ALLOWED")
+# A refund's `status` (replies, queries, REFUND.* callbacks) → RefundResult.state. ABNORMAL: WeChat
+# accepted the refund but could not pay it out (the buyer's card cancelled or frozen): the money
+# waits in WeChat's refund account until the merchant acts (apply-abnormal-refund, or the merchant
+# platform). CLOSED: never paid out (e.g. the balance stayed short for 7 days).
+_REFUND_STATES = {"SUCCESS": "succeeded", "PROCESSING": "pending", "ABNORMAL": "abnormal", "CLOSED": "failed"}
+# `user_received_account` of a refund paid back to the merchant (an abnormal refund the merchant
+# had returned, here or in the merchant platform): SUCCESS then means the buyer still has not been
+# paid, so it stays abnormal for HQ to settle.
+_MERCHANT_ACCOUNTS = ("商户基本账户", "商户结算银行账户")
+RETURNED_TO_MERCHANT = "WeChat Pay: returned to the merchant's account"
+
+
+def _refund_state(refund_status: str, received_by: str, default=None) -> tuple[str | None, str]:
+    """(RefundResult.state, failure) of a refund's `status` and `user_received_account`."""
+    state = _REFUND_STATES.get(refund_status, default)
+    if state == "succeeded" and str(received_by or "").startswith(_MERCHANT_ACCOUNTS):
+        return "abnormal", RETURNED_TO_MERCHANT
+    return state, (f"WeChat Pay: {refund_status}" if state in ("failed", "abnormal") else "")
+
+
+# HQ's ways to settle an abnormal refund → apply-abnormal-refund's `type`.
+_ABNORMAL_TYPES = {"user_bank_card": "USER_BANK_CARD", "merchant_bank_card": "MERCHANT_BANK_CARD"}
 
 
 # --- primitives ----------------------------------------------------------------------------------
@@ -165,6 +190,9 @@ class _Credentials:
     notify_url: str
     platform_keys: dict
     public_key_id: str
+    # The platform key that encrypts sensitive request fields: the public key when configured (as
+    # WeChat recommends), else the platform certificate valid longest.
+    encryption_serial: str
     private_key: rsa.RSAPrivateKey
     apiv3_key: bytes
 
@@ -186,6 +214,9 @@ def _credentials(account) -> _Credentials:
         }
         if config.get("public_key_id") and config.get("public_key"):
             keys[str(config["public_key_id"])] = load_public_key(config["public_key"])
+        encryption_serial = str(config.get("public_key_id") or "") if config.get("public_key") else ""
+        if not encryption_serial:
+            encryption_serial = _longest_valid(config.get("platform_certificates") or {})
         apiv3_key = str(secret.get("apiv3_key") or "").encode()
         if len(apiv3_key) != 32:
             raise _Misconfigured("the APIv3 key must be 32 bytes")
@@ -203,6 +234,7 @@ def _credentials(account) -> _Credentials:
             notify_url=str(config.get("notify_url") or ""),
             platform_keys=keys,
             public_key_id=str(config.get("public_key_id") or ""),
+            encryption_serial=encryption_serial,
             private_key=load_private_key(str(secret.get("private_key") or "")),
             apiv3_key=apiv3_key,
         )
@@ -213,6 +245,29 @@ def _credentials(account) -> _Credentials:
         )
         logger.error("WeChat Pay account %s is misconfigured: %s", account.pk, reason)
         raise ProviderError(f"WeChat Pay account {account.pk} is misconfigured") from None
+
+
+def _longest_valid(certificates: dict) -> str:
+    """The serial of the platform certificate that expires last ("" for none)."""
+    best, best_until = "", None
+    for serial, pem in certificates.items():
+        data = str(pem).encode()
+        if b"BEGIN CERTIFICATE" not in data:
+            continue
+        until = x509.load_pem_x509_certificate(data).not_valid_after_utc
+        if best_until is None or until > best_until:
+            best, best_until = str(serial), until
+    return best
+
+
+def encrypt_sensitive(key: rsa.RSAPublicKey, text: str) -> str:
+    """A sensitive request field (a card number, a name) as WeChat Pay wants it: RSA-OAEP (SHA-1,
+    MGF1 SHA-1) with the platform key, base64."""
+    # SHA-1 is WeChat Pay's choice (OAEPWithSHA-1AndMGF1Padding); within OAEP it is not the
+    # collision-prone use the lint warns of.
+    oaep = padding.OAEP(mgf=padding.MGF1(algorithm=hashes.SHA1()), algorithm=hashes.SHA1(), label=None)  # noqa: S303
+    cipher = key.encrypt(text.encode(), oaep)
+    return base64.b64encode(cipher).decode()
 
 
 def _accounts_for_serial(serial: str) -> list:
@@ -249,9 +304,12 @@ class WechatPayProvider(Provider):
 
     # --- HTTP ---
 
-    def _call(self, method: str, path: str, *, body: dict | None = None) -> tuple[int, dict]:
+    def _call(
+        self, method: str, path: str, *, body: dict | None = None, serial: str = ""
+    ) -> tuple[int, dict]:
         """One signed call; the reply's signature is verified. `ProviderError` when WeChat Pay
-        cannot be reached, answers 5xx or an unverifiable reply."""
+        cannot be reached, answers 5xx or an unverifiable reply. `serial`: the platform key that
+        encrypted the body's sensitive fields."""
         creds = self.creds
         content = (
             b"" if body is None else json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
@@ -259,9 +317,10 @@ class WechatPayProvider(Provider):
         try:
             with httpx.Client(timeout=TIMEOUT) as client:
                 headers = {"Accept": "application/json", "Content-Type": "application/json"}
-                if creds.public_key_id:
-                    # Public-key mode: tells WeChat Pay which of its keys we verify with.
-                    headers["Wechatpay-Serial"] = creds.public_key_id
+                if serial or creds.public_key_id:
+                    # The key that encrypted the body; in public-key mode, also which of WeChat
+                    # Pay's keys we verify with.
+                    headers["Wechatpay-Serial"] = serial or creds.public_key_id
                 request = client.build_request(
                     method, creds.api_base + path, content=content, headers=headers
                 )
@@ -411,14 +470,68 @@ class WechatPayProvider(Provider):
                 return RefundResult(state="failed", failure=f"WeChat Pay refused: {code}")
             raise ProviderError(f"WeChat Pay refund failed: {self._error(status, data)}")
         refund_id = str(data.get("refund_id") or "")
-        refund_status = data.get("status")
-        if refund_status == "SUCCESS":
-            return RefundResult(state="succeeded", provider_refund_id=refund_id)
-        if refund_status in ("CLOSED", "ABNORMAL"):
-            return RefundResult(
-                state="failed", provider_refund_id=refund_id, failure=f"WeChat Pay: {refund_status}"
-            )
-        return RefundResult(state="pending", provider_refund_id=refund_id)
+        refund_status = str(data.get("status") or "")
+        state, failure = _refund_state(refund_status, data.get("user_received_account"), "pending")
+        return RefundResult(state=state, provider_refund_id=refund_id, failure=failure)
+
+    def _refund_reply(self, refund, data: dict, what: str) -> RefundResult:
+        """A refund object WeChat answered about `refund` (a query, apply-abnormal-refund): it must
+        be that refund, for its amount, in a known status."""
+        if data.get("out_refund_no") != refund.out_refund_no:
+            raise ProviderError(f"WeChat Pay's {what} reply is about another refund")
+        if (data.get("amount") or {}).get("refund") != refund.amount:
+            logger.error("WeChat Pay reports refund %s for another amount", refund.out_refund_no)
+            raise ProviderError(f"WeChat Pay's {what} reply is for another amount")
+        refund_status = str(data.get("status") or "")
+        state, failure = _refund_state(refund_status, data.get("user_received_account"))
+        if state is None:
+            raise ProviderError(f"WeChat Pay answered an unknown refund status {refund_status[:20]}")
+        return RefundResult(state=state, provider_refund_id=str(data.get("refund_id") or ""), failure=failure)
+
+    def refund_query(self, refund) -> RefundResult:
+        status, data = self._call(
+            "GET", f"/v3/refund/domestic/refunds/{quote(refund.out_refund_no, safe='')}"
+        )
+        if status == 404 and data.get("code") == "RESOURCE_NOT_EXISTS":
+            return RefundResult(state="not_found")
+        if status != 200:
+            raise ProviderError(f"WeChat Pay refund query failed: {self._error(status, data)}")
+        return self._refund_reply(refund, data, "refund query")
+
+    def refund_abnormal_apply(self, refund, *, method: str, bank_card=None) -> RefundResult:
+        """`POST /v3/refund/domestic/refunds/{refund_id}/apply-abnormal-refund`. `user_bank_card`
+        needs `bank_card` (`bank_type`, `bank_account`, `real_name`); the number and the name go
+        encrypted with the platform key and are never kept or logged."""
+        kind = _ABNORMAL_TYPES.get(method)
+        if kind is None:
+            raise AbnormalRefundUnsupported(method)
+        body = {"out_refund_no": refund.out_refund_no, "type": kind}
+        serial = ""
+        if kind == "USER_BANK_CARD":
+            creds = self.creds
+            serial = creds.encryption_serial
+            key = creds.platform_keys.get(serial)
+            if key is None:
+                raise ProviderError("no WeChat Pay platform key to encrypt the card with")
+            body |= {
+                "bank_type": bank_card.bank_type,
+                "bank_account": encrypt_sensitive(key, bank_card.bank_account),
+                "real_name": encrypt_sensitive(key, bank_card.real_name),
+            }
+        refund_id = refund.provider_refund_id or self.refund_query(refund).provider_refund_id
+        if not refund_id:
+            raise AbnormalRefundRefused("RESOURCE_NOT_EXISTS")
+        status, data = self._call(
+            "POST",
+            f"/v3/refund/domestic/refunds/{quote(refund_id, safe='')}/apply-abnormal-refund",
+            body=body,
+            serial=serial,
+        )
+        if status != 200:
+            if 400 <= status < 500:
+                raise AbnormalRefundRefused(str(data.get("code") or status)[:40])
+            raise ProviderError(f"WeChat Pay abnormal refund failed: {self._error(status, data)}")
+        return self._refund_reply(refund, data, "abnormal refund")
 
     # --- notifications ---
 
@@ -476,7 +589,10 @@ class WechatPayProvider(Provider):
             if event_type in REFUND_EVENTS:
                 if event_type != f"REFUND.{resource.get('refund_status')}":
                     raise NotificationRejected("the refund status contradicts the event")
-                succeeded = event_type == "REFUND.SUCCESS"
+                refund_state, failure = _refund_state(
+                    event_type.removeprefix("REFUND."), resource.get("user_received_account")
+                )
+                succeeded = refund_state == "succeeded"
                 return PaymentEvent(
                     notification_id=notification_id,
                     event_type=event_type,
@@ -486,7 +602,12 @@ class WechatPayProvider(Provider):
                     transaction_id=str(resource.get("transaction_id") or ""),
                     out_refund_no=str(resource["out_refund_no"]),
                     refund_succeeded=succeeded,
-                    extra={**extra, "refund_id": str(resource.get("refund_id") or "")},
+                    refund_state=refund_state,
+                    extra={
+                        **extra,
+                        "refund_id": str(resource.get("refund_id") or ""),
+                        "refund_failure": failure,
+                    },
                 )
             raise NotificationRejected(f"unsupported event {event_type[:40]}")
         except (ValueError, KeyError, TypeError) as exc:

@@ -1,5 +1,6 @@
-"""HQ: the merchant's WeChat Pay and Alipay accounts. Secrets are write-only: the page says which are
-set ("已设置") and never renders one back; a blank secret field keeps the stored value."""
+"""HQ: the merchant's WeChat Pay and Alipay accounts, and the refunds that went wrong at the provider.
+Secrets are write-only: the page says which are set ("已设置") and never renders one back; a blank
+secret field keeps the stored value."""
 
 from django.contrib import messages
 from django.shortcuts import redirect
@@ -7,13 +8,20 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from mendian.core.errors import DomainError, NotFound
+from mendian.core.money import format_yuan
+from mendian.payments import selectors as payment_selectors
+from mendian.payments import services as payment_services
 from mendian.payments.accounts import PROVIDERS, provider_account_save, provider_accounts_for_merchant
+from mendian.payments.models import RefundResolution
 from mendian.web.auth import forbidden, hq_view
 from mendian.web.hq_console.common import error_message
 from mendian.web.hq_console.context import current_merchant_id, render_hq
 from mendian.web.hq_console.forms_ops import PROVIDER_FORMS, PROVIDER_LABELS
 
 CAPABILITY = "payments.manage"
+# Abnormal refunds shown on the page (oldest problems are listed after newer ones; HQ settles them
+# one by one, so a short list is enough).
+ABNORMAL_REFUNDS_SHOWN = 50
 PROBLEMS = {
     "required": gettext_lazy("启用前必须填写"),
     "invalid_format": gettext_lazy("格式不正确"),
@@ -56,11 +64,51 @@ def _guard(request):
     return None
 
 
+def _abnormal_refunds(request, merchant_id) -> list[dict]:
+    qs = payment_selectors.refunds_for_hq(actor=request.actor, status="abnormal", merchant_id=merchant_id)
+    return [
+        {
+            "refund": refund,
+            "order": refund.payment.order,
+            "amount": format_yuan(refund.amount),
+            "returned": refund.resolution == RefundResolution.MERCHANT_BANK_CARD,
+            "wechatpay": refund.payment.provider == "wechatpay",
+        }
+        for refund in qs.order_by("-pk")[:ABNORMAL_REFUNDS_SHOWN]
+    ]
+
+
+def _refund_resolve(request):
+    """HQ settles an abnormal refund from the list (`refund_abnormal_resolve`)."""
+    try:
+        payment_services.refund_abnormal_resolve(
+            actor=request.actor,
+            refund_id=request.POST.get("refund_id", ""),
+            method=request.POST.get("method", ""),
+            note=request.POST.get("note", ""),
+        )
+    except DomainError as exc:
+        if exc.code == "validation_error" and not request.POST.get("note", "").strip():
+            messages.error(request, _("请填写线下退款的方式（如：门店现金退还、银行转账）"))
+        else:
+            messages.error(request, error_message(exc))
+    else:
+        if request.POST.get("method") == RefundResolution.OFFLINE:
+            messages.success(request, _("已记录线下退款，订单的退款已完成"))
+        else:
+            messages.success(
+                request, _("微信支付将把款项退回商户结算银行账户；请线下退给顾客后，再标记为已线下退款")
+            )
+    return redirect("hq:payments")
+
+
 @hq_view
 def payment_settings(request):
     denied = _guard(request)
     if denied:
         return denied
+    if request.method == "POST":
+        return _refund_resolve(request)
     merchant_id = current_merchant_id(request)
     if merchant_id is None:
         return render_hq(request, "hq/payments.html", {"need_merchant": True}, nav="payments")
@@ -82,7 +130,8 @@ def payment_settings(request):
         }
         for name in PROVIDERS
     ]
-    return render_hq(request, "hq/payments.html", {"cards": cards}, nav="payments")
+    context = {"cards": cards, "abnormal_refunds": _abnormal_refunds(request, merchant_id)}
+    return render_hq(request, "hq/payments.html", context, nav="payments")
 
 
 def _place_errors(form, exc: DomainError) -> None:
