@@ -1,6 +1,7 @@
 """Catalog endpoints: the storefront's (consumer), the store console's (staff) and HQ's. Thin: parse,
 call one selector or service, render."""
 
+from types import SimpleNamespace
 from urllib.parse import parse_qsl
 
 import orjson
@@ -112,7 +113,13 @@ def _query_fields(request) -> dict:
     return data
 
 
-def _store_products_query(request) -> schemas.StoreProductsQuery:
+_QUERY_DEFAULTS = {
+    name: field.get_default(call_default_factory=True)
+    for name, field in schemas.StoreProductsQuery.model_fields.items()
+}
+
+
+def _store_products_query(request) -> schemas.StoreProductsQuery | SimpleNamespace:
     data = _query_fields(request)
     if "tags" in data:
         data["tags"] = _split_tags(data["tags"])
@@ -121,7 +128,9 @@ def _store_products_query(request) -> schemas.StoreProductsQuery:
         for name in _INT_PARAMS:
             if name in data:
                 data[name] = int(data[name])
-        return schemas.StoreProductsQuery.model_construct(**data)
+        # What model_construct would build (every field, defaults for the absent), as a plain
+        # object: the handler only reads its attributes.
+        return SimpleNamespace(**{**_QUERY_DEFAULTS, **data})
     try:
         return schemas.StoreProductsQuery.model_validate(data)
     except PydanticValidationError as exc:

@@ -39,12 +39,16 @@ KEYSETS: dict[str, tuple[str | None, bool]] = {
     "price_desc": (PRICE, True),
     "new": (None, True),
 }
+# A row of `product_rows`, by position (the SELECT list below).
+(ID, NAME, SUBTITLE, BRAND, TAG_INDEX, SALES_COUNT, POSITION, PRICE_FROM, IMAGE, THUMBNAIL, AVAILABLE) = (
+    range(11)
+)
 # The row key each sort's cursor carries.
 KEY_COLUMNS = {
-    "default": "position",
-    "sales": "sales_count",
-    "price": "price_from",
-    "price_desc": "price_from",
+    "default": POSITION,
+    "sales": SALES_COUNT,
+    "price": PRICE_FROM,
+    "price_desc": PRICE_FROM,
 }
 
 
@@ -82,8 +86,9 @@ def product_rows(
     relevance_to: str | None,
     offset: int,
     limit: int,
-) -> list[dict]:
-    """Up to `limit` rows in list order.
+) -> list[tuple]:
+    """Up to `limit` rows in list order, as tuples in the order of the constants above (ID …
+    AVAILABLE; `tag_index` is the stored "|tag|tag|" text, `available` 0/1 or a boolean).
 
     Keyset sorts continue `after` the (key, id) of the previous page's last row; relevance order
     (name matches `relevance_to` first, then sales, then newest) pages by `offset`.
@@ -175,21 +180,4 @@ def product_rows(
     sql = f"{select} WHERE {' AND '.join(where)} ORDER BY {order} LIMIT %s OFFSET %s"
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, *order_params, limit, offset])
-        values = cursor.fetchall()
-    # tag_index ("|新品|热卖|") holds the tags in order, already text: no JSON to parse per row.
-    return [
-        {
-            "id": id_,
-            "name": name,
-            "subtitle": subtitle,
-            "brand": brand,
-            "tags": tag_index[1:-1].split("|") if tag_index else [],
-            "sales_count": sales_count,
-            "position": position,
-            "price_from": price_from,
-            "image": image,
-            "thumbnail": thumbnail,
-            "available": bool(available),
-        }
-        for id_, name, subtitle, brand, tag_index, sales_count, position, price_from, image, thumbnail, available in values
-    ]
+        return cursor.fetchall()

@@ -116,13 +116,15 @@ def _mount_all():
     from mendian.payments import api as payments_api
     from mendian.stores import api as stores_api
 
-    consumer.add_router("", merchants_api.consumer)
-    consumer.add_router("", accounts_api.consumer)
-    consumer.add_router("", stores_api.consumer)
+    # Django tries URL patterns in order: the storefront's busiest requests (browsing, ordering,
+    # paying) come first. No two of these routers' paths can match the same URL.
     consumer.add_router("", catalog_api.consumer)
-    consumer.add_router("", checkout_api.consumer)
     consumer.add_router("", orders_api.consumer)
     consumer.add_router("", payments_api.consumer)
+    consumer.add_router("", checkout_api.consumer)
+    consumer.add_router("", stores_api.consumer)
+    consumer.add_router("", accounts_api.consumer)
+    consumer.add_router("", merchants_api.consumer)
     staff.add_router("", accounts_api.staff)
     staff.add_router("", stores_api.staff)
     staff.add_router("", catalog_api.staff)
@@ -135,6 +137,7 @@ def _mount_all():
     hq.add_router("", orders_api.hq)
     hq.add_router("", accounts_api.hq)
     hq.add_router("", integrations_api.hq)
+    hq.add_router("", payments_api.hq)
     open_api.add_router("", integrations_api.open)
     return consumer, staff, hq, open_api
 
