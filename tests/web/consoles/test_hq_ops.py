@@ -14,7 +14,7 @@ from django.utils import timezone
 from mendian.core.scope import Actor, Role
 from mendian.inventory.models import RestockLine, RestockRequest, RestockStatus
 from mendian.inventory.services import restock_request_create
-from mendian.orders.models import Order
+from mendian.orders.models import Order, RefundKind, RefundRequest
 from mendian.stores.models import Store
 from tests.checkout.conftest import (  # noqa: F401 - fixtures
     cola,
@@ -106,6 +106,25 @@ def test_order_detail_shows_lines_payment_and_timeline(hq, sales):
     assert "已支付" in html and "待支付" in html  # the timeline: placed, then paid
     assert "138****5678" in html and "13812345678" not in html
     assert order.pickup_code not in html  # the code is the customer's, never staff's
+
+
+def test_order_detail_shows_the_stores_note_on_a_refund_decision(hq, sales):
+    """The note a store manager gave with an approval (商家备注, the customer sees it too) is on HQ's
+    order page; a decision without one shows no empty label."""
+    order = Order.objects.get(pk=sales["a"]["id"])
+    decided = {"order": order, "kind": RefundKind.AFTER_SALE, "decided_at": timezone.now()}
+    RefundRequest.objects.create(
+        **decided, status="rejected", amount=200, reason="想换口味", reject_reason="已开封"
+    )
+    RefundRequest.objects.create(
+        **decided, status="approved", amount=600, reason="不新鲜", decision_note="已联系顾客，<b>原路退回</b>"
+    )
+
+    html = hq.get(f"/hq/orders/{order.pk}/").content.decode()
+
+    assert "不新鲜" in html and "已开封" in html
+    assert html.count("商家备注") == 1
+    assert "商家备注：已联系顾客，&lt;b&gt;原路退回&lt;/b&gt;" in html
 
 
 def test_other_merchant_cannot_open_the_order(sales, other_merchant):

@@ -27,8 +27,9 @@ from mendian.payments.models import Payment
 from mendian.web.auth import hq_view
 from mendian.web.hq_console.common import message_domain_error
 from mendian.web.hq_console.context import current_merchant_id, render_hq
-from mendian.web.hq_console.forms_ops import OrderFilterForm
+from mendian.web.hq_console.forms_ops import PROVIDER_LABELS, OrderFilterForm
 from mendian.web.hq_console.selectors import customer_ids_for_phone, order_totals, store_options
+from mendian.web.hq_console.views.payments import refund_failure_text
 
 ORDERS_PER_PAGE = 25
 TODAY_STORES = 6
@@ -184,8 +185,17 @@ def order_detail(request, order_id):
     payment_rows = [
         {
             "payment": payment,
+            "provider": PROVIDER_LABELS.get(payment.provider, payment.provider),
             "amount": y(payment.amount),
-            "refunds": [{"refund": refund, "amount": y(refund.amount)} for refund in payment.refunds.all()],
+            "refunds": [
+                {
+                    "refund": refund,
+                    "amount": y(refund.amount),
+                    # A refund settled after all keeps its old failure: not worth showing then.
+                    "failure": refund_failure_text(refund) if refund.status in ("failed", "abnormal") else "",
+                }
+                for refund in payment.refunds.all()
+            ],
         }
         for payment in payments
     ]

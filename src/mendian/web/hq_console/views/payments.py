@@ -13,6 +13,7 @@ from mendian.payments import selectors as payment_selectors
 from mendian.payments import services as payment_services
 from mendian.payments.accounts import PROVIDERS, provider_account_save, provider_accounts_for_merchant
 from mendian.payments.models import RefundResolution
+from mendian.payments.providers.wechatpay import RETURNED_TO_MERCHANT
 from mendian.web.auth import forbidden, hq_view
 from mendian.web.hq_console.common import error_message
 from mendian.web.hq_console.context import current_merchant_id, render_hq
@@ -22,6 +23,11 @@ CAPABILITY = "payments.manage"
 # Abnormal refunds shown on the page (oldest problems are listed after newer ones; HQ settles them
 # one by one, so a short list is enough).
 ABNORMAL_REFUNDS_SHOWN = 50
+# A resolution's note (how the customer was paid offline): `refund_abnormal_resolve` takes 200.
+RESOLUTION_NOTE_MAX_LENGTH = 200
+ABNORMAL_REASONS = {
+    "WeChat Pay: ABNORMAL": gettext_lazy("微信支付无法退到顾客账户（如银行卡已注销）"),
+}
 PROBLEMS = {
     "required": gettext_lazy("启用前必须填写"),
     "invalid_format": gettext_lazy("格式不正确"),
@@ -64,6 +70,14 @@ def _guard(request):
     return None
 
 
+def refund_failure_text(refund) -> str:
+    """What went wrong with a refund, for HQ: the provider's words (English, technical) only when
+    unknown. Money returned to the merchant says nothing more than the refund's status does."""
+    if refund.failure == RETURNED_TO_MERCHANT:
+        return ""
+    return str(ABNORMAL_REASONS.get(refund.failure, refund.failure))
+
+
 def _abnormal_refunds(request, merchant_id) -> list[dict]:
     qs = payment_selectors.refunds_for_hq(actor=request.actor, status="abnormal", merchant_id=merchant_id)
     return [
@@ -73,6 +87,8 @@ def _abnormal_refunds(request, merchant_id) -> list[dict]:
             "amount": format_yuan(refund.amount),
             "returned": refund.resolution == RefundResolution.MERCHANT_BANK_CARD,
             "wechatpay": refund.payment.provider == "wechatpay",
+            "provider": PROVIDER_LABELS.get(refund.payment.provider, refund.payment.provider),
+            "reason": refund_failure_text(refund),
         }
         for refund in qs.order_by("-pk")[:ABNORMAL_REFUNDS_SHOWN]
     ]
@@ -130,7 +146,11 @@ def payment_settings(request):
         }
         for name in PROVIDERS
     ]
-    context = {"cards": cards, "abnormal_refunds": _abnormal_refunds(request, merchant_id)}
+    context = {
+        "cards": cards,
+        "abnormal_refunds": _abnormal_refunds(request, merchant_id),
+        "note_max": RESOLUTION_NOTE_MAX_LENGTH,
+    }
     return render_hq(request, "hq/payments.html", context, nav="payments")
 
 
