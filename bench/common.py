@@ -3,7 +3,7 @@
 The server is `mendian serve --no-worker` (granian, WSGI, the real settings) on a free loopback
 port. Load comes from `wrk` when installed (one Python client saturates near 3k requests/s), else
 from several Python client processes. Every figure is compared with the baseline view
-(`/bench/ping` when MENDIAN_BENCH=1 mounts it, else `/healthz`), measured in the same run;
+(`/api/v1/bench/ping` when MENDIAN_BENCH=1 mounts it, else `/healthz`), measured in the same run;
 each measurement is repeated and the median reported, with the client's CPU time and the
 server's peak RSS.
 """
@@ -321,8 +321,10 @@ def cpu_capacity_rps(cpu_ms_per_request: float, cores: int | None = None) -> flo
 
 
 def baseline_path(server: Server) -> str:
-    status, _ = server.get("/bench/ping")
-    return "/bench/ping" if status == 200 else "/healthz"
+    """The minimal view under the storefront API's prefix, so it runs the same middleware as the
+    API endpoints every bench measures (see core/bench_views.py)."""
+    status, _ = server.get("/api/v1/bench/ping")
+    return "/api/v1/bench/ping" if status == 200 else "/healthz"
 
 
 # --- load -----------------------------------------------------------------------------------

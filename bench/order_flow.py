@@ -8,7 +8,7 @@ access tokens. Then it starts `mendian serve --no-worker` (MENDIAN_BENCH=1, MEND
 measures, `--runs` times each, median reported, with Python client processes (each its own
 members, keep-alive):
 
-- baseline: the minimal Django JSON view (`/bench/ping`) on the same server and middleware;
+- baseline: the minimal Django JSON view (`/api/v1/bench/ping`) on the same server and middleware;
 - quote:    the pricing pipeline and every check, no writes;
 - order:    a 3-line pickup order (about 20 queries with its Idempotency-Key; one guarded stock UPDATE);
 - detail:   a member reading one of their orders;

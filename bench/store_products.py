@@ -5,7 +5,7 @@ merchant, one store and 300 products of 1-3 variants with photos, some store pri
 delistings, all written through the catalog services. Then it starts the real server
 (`mendian serve --no-worker`, MENDIAN_BENCH=1) and measures, three times each, median reported:
 
-- baseline: the minimal Django JSON view (`/bench/ping`) on the same server and middleware;
+- baseline: the minimal Django JSON view (`/api/v1/bench/ping`) on the same server and middleware;
 - DB path:  pages 2+ (cursor pages are never cached) over every category and sort, so each request
             runs the selector's queries;
 - cached:   one fixed first page (`?limit=20`), answered from the page cache.

@@ -143,6 +143,40 @@ def test_confirm_page_then_pay_marks_the_order_paid(member, placed, payment):
     assert snapshot(placed["id"]) == before
 
 
+def test_the_gateways_paid_stands_when_the_shop_fails_to_apply_it(placed, payment, monkeypatch):
+    """As with two systems: the customer paid at the gateway even if the shop's side broke; the
+    next notification (here: the page again) settles the order with the same transaction."""
+    before = snapshot(placed["id"])
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the shop's database went away")
+
+    monkeypatch.setattr(services, "_payment_event_apply", broken)
+    with pytest.raises(RuntimeError):
+        services.sandbox_pay(payment_id=payment.public_id)
+    assert snapshot(placed["id"]) == before
+    payment.refresh_from_db()
+    gateway = payment.provider_data["gateway"]
+    assert gateway["state"] == "paid" and gateway["transaction_id"].startswith("sbx_")
+
+    monkeypatch.undo()
+    outcome, _ = services.sandbox_pay(payment_id=payment.public_id)
+    assert outcome == "paid"
+    payment.refresh_from_db()
+    assert payment.status == "paid" and payment.provider_transaction_id == gateway["transaction_id"]
+    assert Order.objects.get(pk=placed["id"]).status == "paid"
+
+
+def test_a_closed_payment_pays_nothing_at_the_gateway(placed, payment):
+    Payment.objects.filter(pk=payment.pk).update(provider_data={"gateway": {"state": "closed"}})
+    with pytest.raises(Exception) as refused:
+        services.sandbox_pay(payment_id=payment.public_id)
+    assert getattr(refused.value, "code", None) == "payment_closed"
+    payment.refresh_from_db()
+    assert payment.provider_data == {"gateway": {"state": "closed"}}
+    assert Order.objects.get(pk=placed["id"]).status == "pending_payment"
+
+
 def test_unknown_payment_page_is_404():
     assert Client().get("/sandbox-pay/pay_nope/confirm").status_code == 404
     assert Client().post("/sandbox-pay/pay_nope/confirm").status_code == 404

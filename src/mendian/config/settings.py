@@ -149,14 +149,24 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Django's backend, with the protocol's parameter limit declared (see the module).
     DATABASES["default"]["ENGINE"] = "mendian.core.db.postgresql"
-    # Django's own psycopg pool: one pool per process, sized for a 2-core box by default.
-    DATABASES["default"]["OPTIONS"] = {
-        "pool": {
+    DATABASES["default"]["OPTIONS"] = {}
+    if env_bool("MENDIAN_DB_POOL", default=False):
+        # Django's own psycopg pool, for processes running more threads than they should hold
+        # connections: one pool per process, sized for a 2-core box by default.
+        DATABASES["default"]["OPTIONS"]["pool"] = {
             "min_size": int(os.environ.get("MENDIAN_DB_POOL_MIN", "2")),
             "max_size": int(os.environ.get("MENDIAN_DB_POOL_MAX", "16")),
             "timeout": 10,
         }
-    }
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+    else:
+        # One connection per server thread (`mendian serve`: workers × threads), kept between
+        # requests with its prepared statements: no pool checkout and return around every request
+        # (about a tenth of a small API request's CPU). A connection that breaks (database restart)
+        # fails the request using it and is then replaced; MENDIAN_DB_HEALTH_CHECKS=1 checks each
+        # one before its first use in a request instead, at one round trip per request.
+        DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("MENDIAN_DB_CONN_MAX_AGE", "600"))
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = env_bool("MENDIAN_DB_HEALTH_CHECKS", default=False)
     if env_bool("MENDIAN_PG_SERVER_SIDE_BINDING", default=True):
         # psycopg sends the parameters apart from the SQL, and prepares a statement once it has run
         # `prepare_threshold` times on a connection; pooled connections keep their prepared
@@ -169,7 +179,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         DATABASES["default"]["OPTIONS"]["prepare_threshold"] = (
             None if _threshold in {"", "none"} else int(_threshold)
         )
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",

@@ -6,6 +6,10 @@ import tempfile
 os.environ.setdefault("MENDIAN_TESTING", "1")
 os.environ.setdefault("MENDIAN_SANDBOX", "1")
 os.environ.setdefault("MENDIAN_DATA_DIR", tempfile.mkdtemp(prefix="mendian-test-"))
+# The concurrency tests run up to 200 threads in one process, where a server runs a fixed few:
+# they share a pool instead of opening a connection each (PostgreSQL allows 100 by default).
+# tests/core/test_pg_connections.py covers the per-thread connections servers use.
+os.environ.setdefault("MENDIAN_DB_POOL", "1")
 
 
 def _redis_url_for_this_worker(url: str, worker: str) -> str:

@@ -411,30 +411,43 @@ def sandbox_pay(*, payment_id: str) -> tuple[str, Payment]:
     gateway's "paid" is committed even when applying the notification fails, as it is when the
     gateway and the shop are two systems."""
     adapter = provider_get("sandbox")
-    failure = outcome = None
+    paid_at_gateway = None
+    try:
+        with transaction.atomic():
+            # The order first, found through its payment, then the payment: the usual lock order.
+            order = _locked_order(_BY_SANDBOX_PAYMENT, [payment_id, "sandbox"])
+            if order is None:
+                raise NotFound("No such payment.")
+            payment = _locked_payment("p.public_id = %s", [payment_id], order)
+            if not sandbox_gateway.customer_pays(payment, now=_now()):
+                raise Conflict("This payment was closed.", code="payment_closed")
+            paid_at_gateway = payment
+            headers, body = sandbox_gateway.signed_notification(payment)
+            event = _verified_event(adapter, adapter.name, headers=headers, body=body)
+            outcome = _payment_event_apply(adapter.name, payment, event)
+            if outcome not in _SETTLED:
+                # Settling did not write the gateway's state with the payment's: written here.
+                Payment.objects.filter(pk=payment.pk).update(
+                    provider_data=payment.provider_data, updated_at=_now()
+                )
+            return outcome, payment
+    except Exception:
+        # Applying the notification failed and took the gateway's state down with it (no savepoint
+        # on the way every payment takes): the gateway keeps it, in a transaction of its own.
+        if paid_at_gateway is not None:
+            _sandbox_gateway_keeps(paid_at_gateway)
+        raise
+
+
+def _sandbox_gateway_keeps(payment: Payment) -> None:
+    """Writes the sandbox gateway's "paid" of `payment` (in memory) unless the payment row already
+    holds a paid gateway state (a concurrent pay page got there first)."""
     with transaction.atomic():
-        # The order first, found through its payment, then the payment: the usual lock order.
-        order = _locked_order(_BY_SANDBOX_PAYMENT, [payment_id, "sandbox"])
-        if order is None:
-            raise NotFound("No such payment.")
-        payment = _locked_payment("p.public_id = %s", [payment_id], order)
-        if not sandbox_gateway.customer_pays(payment, now=_now()):
-            raise Conflict("This payment was closed.", code="payment_closed")
-        headers, body = sandbox_gateway.signed_notification(payment)
-        try:
-            with transaction.atomic():
-                event = _verified_event(adapter, adapter.name, headers=headers, body=body)
-                outcome = _payment_event_apply(adapter.name, payment, event)
-        except Exception as exc:  # noqa: BLE001 - re-raised once the gateway's state is committed
-            failure = exc
-        if failure is not None or outcome not in _SETTLED:
-            # Settling did not write the gateway's state with the payment's: written on its own.
+        locked = Payment.objects.select_for_update().filter(pk=payment.pk).first()
+        if locked is not None and not sandbox_gateway.gateway_paid(locked):
             Payment.objects.filter(pk=payment.pk).update(
                 provider_data=payment.provider_data, updated_at=_now()
             )
-    if failure is not None:
-        raise failure
-    return outcome, payment
 
 
 # --- refunds -------------------------------------------------------------------------------------

@@ -45,6 +45,11 @@ def _gateway(payment) -> dict:
     return dict((payment.provider_data or {}).get("gateway") or {})
 
 
+def gateway_paid(payment) -> bool:
+    """Whether the customer has paid `payment` at the sandbox gateway."""
+    return _gateway(payment).get("state") == "paid"
+
+
 def customer_pays(payment, *, now: dt.datetime) -> bool:
     """The customer pays at the sandbox gateway (the caller holds the payment row and saves it).
     False when the gateway has closed the trade; paying twice is paying once."""
