@@ -606,19 +606,24 @@ def stock_reservation_set_expiry(*, reference: str, expires_at: dt.datetime | No
         raise ValidationFailed(
             "expires_at must carry a time zone.", errors=[{"loc": ["expires_at"], "msg": "naive"}]
         )
-    # One statement, hand-written (it is on every payment's path): the active rows are locked in
-    # SKU order like the sweep locks them (so a hold and an expiry never both win), then updated;
-    # a row the sweep released meanwhile drops out.
+    # One statement, hand-written (it is on every payment's path): the order's rows (one per SKU)
+    # are locked in SKU order like the sweep locks them (so a hold and an expiry never both win),
+    # then the active ones are updated by primary key; a row the sweep released meanwhile drops
+    # out. The rows are found by reference alone (the unique reference-and-SKU index) and the
+    # status is checked on the locked rows: given both, the planner may prefer the index of every
+    # active reservation, which grows with the open orders.
     table = Reservation._meta.db_table
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
     sql = (
-        f"UPDATE {table} SET expires_at = %s WHERE id IN "  # noqa: S608 - constant names
-        f"(SELECT id FROM {table} WHERE reference = %s AND status = %s ORDER BY sku_id{lock})"
+        f"WITH locked AS MATERIALIZED (SELECT id, status FROM {table} WHERE reference = %s "  # noqa: S608
+        f"ORDER BY sku_id{lock}) UPDATE {table} SET expires_at = %s FROM locked "
+        f"WHERE {table}.id = locked.id AND locked.status = %s RETURNING {table}.id"
     )
-    params = [connection.ops.adapt_datetimefield_value(expires_at), reference, ReservationStatus.ACTIVE.value]
+    params = [reference, connection.ops.adapt_datetimefield_value(expires_at), ReservationStatus.ACTIVE.value]
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        # Rows counted from RETURNING: SQLite's driver reports no rowcount for a WITH statement.
         cursor.execute(sql, params)
-        return cursor.rowcount > 0
+        return bool(cursor.fetchall())
 
 
 def stock_reservation_hold(*, reference: str) -> bool:
