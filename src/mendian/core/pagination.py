@@ -94,6 +94,20 @@ def decode_cursor(cursor: str | None) -> list | None:
     return values
 
 
+def newest_first_page(qs, *, limit: int | None, cursor: str | None) -> tuple[list, str | None]:
+    """A page of `qs` newest first by primary key: (rows, next cursor); the cursor carries the last
+    id seen (`422 invalid_cursor` for anything else)."""
+    limit = clamp_limit(limit)
+    values = decode_cursor(cursor)
+    if values is not None:
+        if len(values) != 1 or not isinstance(values[0], int) or isinstance(values[0], bool):
+            raise ValidationFailed("cursor is not valid.", code="invalid_cursor")
+        qs = qs.filter(pk__lt=values[0])
+    rows = list(qs.order_by("-pk")[: limit + 1])
+    next_cursor = encode_cursor([rows[limit - 1].pk]) if len(rows) > limit else None
+    return rows[:limit], next_cursor
+
+
 def offset_page(items: list, *, offset: int, limit: int, total_fetched: int) -> dict:
     """For lists whose order is not a simple key (distance, relevance): offset inside a signed cursor."""
     next_cursor = encode_cursor([offset + limit]) if total_fetched > limit else None

@@ -25,7 +25,7 @@ from mendian.checkout.selectors import parse_pk
 from mendian.core import rows
 from mendian.core.errors import NotFound, ValidationFailed
 from mendian.core.money import money
-from mendian.core.pagination import clamp_limit, decode_cursor, encode_cursor
+from mendian.core.pagination import newest_first_page
 from mendian.core.scope import Actor
 from mendian.merchants.models import Merchant
 from mendian.orders import services
@@ -61,19 +61,6 @@ def parse_statuses(value: str | None, choices=OrderStatus) -> list[str] | None:
             errors=[{"loc": ["query", "status"], "msg": "unknown status"}],
         )
     return statuses
-
-
-def _keyset(qs: QuerySet, *, limit: int | None, cursor: str | None) -> tuple[list, str | None]:
-    """Newest first by id; the cursor carries the last id seen."""
-    limit = clamp_limit(limit)
-    values = decode_cursor(cursor)
-    if values is not None:
-        if len(values) != 1 or not isinstance(values[0], int) or isinstance(values[0], bool):
-            raise ValidationFailed("cursor is not valid.", code="invalid_cursor")
-        qs = qs.filter(pk__lt=values[0])
-    rows = list(qs.order_by("-pk")[: limit + 1])
-    next_cursor = encode_cursor([rows[limit - 1].pk]) if len(rows) > limit else None
-    return rows[:limit], next_cursor
 
 
 def _with_details(qs: QuerySet) -> QuerySet:
@@ -115,7 +102,7 @@ def orders_for_customer(
     qs = _with_details(base)
     if statuses:
         qs = qs.filter(status__in=statuses)
-    return _keyset(qs, limit=limit, cursor=cursor)
+    return newest_first_page(qs, limit=limit, cursor=cursor)
 
 
 _LINE_ORDER = OrderLine._meta.get_field("order")
@@ -274,7 +261,7 @@ def orders_for_actor(
         qs = qs.filter(fulfilment_type=fulfilment_type)
     if no_show is not None:
         qs = qs.filter(no_show_at__isnull=not no_show)
-    return _keyset(_with_details(qs), limit=limit, cursor=cursor)
+    return newest_first_page(_with_details(qs), limit=limit, cursor=cursor)
 
 
 def order_get_for_actor(*, actor: Actor, order_id, capability: str = "orders.fulfil") -> Order:
@@ -306,7 +293,7 @@ def refund_requests_for_actor(
     if statuses:
         qs = qs.filter(status__in=statuses)
     qs = qs.select_related("order", "order__store").prefetch_related("lines__order_line")
-    return _keyset(qs, limit=limit, cursor=cursor)
+    return newest_first_page(qs, limit=limit, cursor=cursor)
 
 
 def refund_request_get_for_actor(*, actor: Actor, request_id) -> RefundRequest:
@@ -393,7 +380,7 @@ def orders_for_hq(
 
 
 def hq_orders_page(qs: QuerySet, *, limit: int | None, cursor: str | None) -> tuple[list[Order], str | None]:
-    return _keyset(_with_details(qs), limit=limit, cursor=cursor)
+    return newest_first_page(_with_details(qs), limit=limit, cursor=cursor)
 
 
 EXPORT_COLUMNS = [

@@ -8,6 +8,7 @@ from ninja.decorators import decorate_view
 from mendian.accounts.auth import MemberAuth
 from mendian.core.errors import DomainError
 from mendian.core.idempotency import HEADER
+from mendian.core.pagination import newest_first_page
 from mendian.orders.api import member_idempotent
 from mendian.payments import selectors, services
 from mendian.payments.providers import provider_get
@@ -83,7 +84,7 @@ def payment_notify(request, provider: str):
 @hq.get("/refunds", response=RefundPage, summary="Refunds of the merchant's orders, newest first")
 def hq_refund_list(request, query: Query[RefundFilter]):
     qs = selectors.refunds_for_hq(actor=request.auth, status=query.status, merchant_id=query.merchant_id)
-    refunds, next_cursor = selectors.refunds_page(qs, limit=query.limit, cursor=query.cursor)
+    refunds, next_cursor = newest_first_page(qs, limit=query.limit, cursor=query.cursor)
     return {"items": [refund_out(refund) for refund in refunds], "next_cursor": next_cursor}
 
 

@@ -4,7 +4,6 @@ from django.db.models import QuerySet
 
 from mendian.checkout.selectors import parse_pk
 from mendian.core.errors import ValidationFailed
-from mendian.core.pagination import clamp_limit, decode_cursor, encode_cursor
 from mendian.core.scope import Actor
 from mendian.payments.models import Refund, RefundStatus
 
@@ -28,16 +27,3 @@ def refunds_for_hq(*, actor: Actor, status: str | None = None, merchant_id=None)
             )
         qs = qs.filter(status=status)
     return qs
-
-
-def refunds_page(qs: QuerySet, *, limit: int | None, cursor: str | None) -> tuple[list[Refund], str | None]:
-    """Newest first by id; the cursor carries the last id seen."""
-    limit = clamp_limit(limit)
-    values = decode_cursor(cursor)
-    if values is not None:
-        if len(values) != 1 or not isinstance(values[0], int) or isinstance(values[0], bool):
-            raise ValidationFailed("cursor is not valid.", code="invalid_cursor")
-        qs = qs.filter(pk__lt=values[0])
-    rows = list(qs.order_by("-pk")[: limit + 1])
-    next_cursor = encode_cursor([rows[limit - 1].pk]) if len(rows) > limit else None
-    return rows[:limit], next_cursor
