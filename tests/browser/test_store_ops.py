@@ -4,6 +4,8 @@ customer's pickup code. A second walk looks at the stock pages.
 
 Screenshots land in var/screenshots/store-ops-*.png (1440×900, and the queue at 390×844)."""
 
+import time
+
 import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
@@ -125,7 +127,11 @@ def test_clerk_sees_the_order_arrive_accepts_readies_and_verifies(
     expect(card).to_be_visible(timeout=PATIENCE_MS)
     assert page.evaluate("window.__sameDocument") is True  # no navigation happened
     # The alert sounds once htmx has settled the swap, a moment after the card shows.
-    page.wait_for_function("window.__beeps >= 1", timeout=5_000)
+    # Polled with evaluate: a wait_for_function string is eval'd in the page, which the CSP refuses.
+    deadline = time.monotonic() + 5
+    while not page.evaluate("window.__beeps >= 1"):
+        assert time.monotonic() < deadline, "no alert sound"
+        page.wait_for_timeout(50)
     expect(page.locator("[data-column=paid] .order-card")).to_have_count(2)
     expect(page.locator("#nav-new-badge")).to_have_text("新订单 2")
     assert page.title().startswith("(2)")

@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from mendian.core.geo import gcj02_to_wgs84
 from tests.browser.conftest import DESKTOP, PHONE
@@ -123,7 +124,9 @@ def test_load_more_appends_the_next_page_in_place(live_server, new_page, chain):
     assert page.locator("#product-grid .product-card").count() == 20
 
     page.get_by_role("link", name="加载更多").click()
-    page.wait_for_function("document.querySelectorAll('#product-grid .product-card').length === 23")
+    # expect() polls from Playwright's side: a wait_for_function string is eval'd in the page, which
+    # the CSP (no 'unsafe-eval') refuses whenever the first check does not already pass.
+    expect(page.locator("#product-grid .product-card")).to_have_count(23)
     assert page.locator("#load-more").inner_text() == "没有更多了"
     assert page.url.endswith(f"?c={shelf.pk}&sort=price")  # stayed on the page
     assert_fits_the_phone(page)
