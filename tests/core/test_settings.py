@@ -44,6 +44,28 @@ def test_pii_keys_are_required_outside_the_demo(tmp_path):
 
 
 @pytest.mark.once
+def test_migrations_are_checked_without_any_secret_and_none_is_kept(tmp_path):
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("MENDIAN_", "DATABASE_URL", "REDIS_URL", "SECRET_KEY", "CELERY_"))
+    }
+    clean.update({"DJANGO_SETTINGS_MODULE": "mendian.config.settings", "MENDIAN_DATA_DIR": str(tmp_path)})
+    result = subprocess.run(
+        [sys.executable, "-m", "django", "makemigrations", "--check", "--dry-run"],
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No changes detected" in result.stdout
+    assert not (tmp_path / "secret_key").exists() and not (tmp_path / "pii_key").exists()
+    # Anything else still refuses to start without them.
+    assert run_settings(tmp_path).returncode != 0
+
+
+@pytest.mark.once
 def test_production_defaults_are_safe(tmp_path):
     from cryptography.fernet import Fernet
 

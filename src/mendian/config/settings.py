@@ -2,6 +2,7 @@
 
 import os
 import secrets
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -32,6 +33,9 @@ SANDBOX = env_bool("MENDIAN_SANDBOX")
 TESTING = env_bool("MENDIAN_TESTING")
 # Secrets may be generated (and kept in the data directory) only where no real money or data flows.
 RELAXED_SECRETS = DEBUG or DEMO or SANDBOX or TESTING
+# `makemigrations` reads the models and nothing else: it runs without the secrets, on throwaway
+# values that are never kept.
+SCHEMA_ONLY = sys.argv[1:2] == ["makemigrations"]
 
 
 def _generated_secret(filename: str, make) -> str:
@@ -43,6 +47,8 @@ def _generated_secret(filename: str, make) -> str:
 
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
+if not SECRET_KEY and SCHEMA_ONLY:
+    SECRET_KEY = secrets.token_urlsafe(50)
 if not SECRET_KEY:
     if not RELAXED_SECRETS:
         raise ImproperlyConfigured(
@@ -51,6 +57,8 @@ if not SECRET_KEY:
     SECRET_KEY = _generated_secret("secret_key", lambda: secrets.token_urlsafe(50))
 
 PII_KEYS = env_list("MENDIAN_PII_KEYS")
+if not PII_KEYS and SCHEMA_ONLY:
+    PII_KEYS = [Fernet.generate_key().decode()]
 if not PII_KEYS:
     if not RELAXED_SECRETS:
         raise ImproperlyConfigured(
