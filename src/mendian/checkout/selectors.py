@@ -27,14 +27,19 @@ from mendian.core.pii import mask_name, mask_phone, normalize_phone
 from mendian.inventory.selectors import stock_available_for, stores_with_all_stock
 from mendian.merchants.models import Merchant
 from mendian.stores.hours import (
-    HORIZON_DAYS,
     PREFETCHED_HOURS,
     PREFETCHED_SPECIAL_DAYS,
     schedule_is_open,
     store_schedule,
 )
 from mendian.stores.models import OpeningHours, SpecialDay, Store, StoreStatus
-from mendian.stores.selectors import check_coordinates, stores_nearest
+from mendian.stores.selectors import (
+    HoursRow,
+    SpecialDayRow,
+    check_coordinates,
+    special_days_window,
+    stores_nearest,
+)
 
 # Distinct SKUs per cart and per order.
 MAX_LINES = 50
@@ -69,7 +74,6 @@ def media_url(name: str | None) -> str | None:
 # The schedule columns of `_store_sql`, after the store's and the merchant's (by the field whose
 # values they hold).
 _SCHEDULE_FIELDS = (
-    OpeningHours._meta.get_field("id"),
     OpeningHours._meta.get_field("weekday"),
     SpecialDay._meta.get_field("date"),
     SpecialDay._meta.get_field("closed"),
@@ -77,29 +81,26 @@ _SCHEDULE_FIELDS = (
     SpecialDay._meta.get_field("closes"),
     SpecialDay._meta.get_field("note"),
 )
-_STORE_FIELD = OpeningHours._meta.get_field("store")
-_SPECIAL_STORE_FIELD = SpecialDay._meta.get_field("store")
 
 
 @cache
 def _store_sql(for_merchant: bool) -> str:
     """The store with its merchant (kind 0, when visible), its weekly hours (kind 1) and its special
-    days from two days ago to the schedule horizon (kind 2): one statement, in the orders of
-    `stores_with_schedule`."""
-    padding = ", ".join(["NULL"] * (rows.width(Store) + rows.width(Merchant)))
+    days in `special_days_window` (kind 2): one statement, in the orders of `stores_with_schedule`."""
+    width = rows.width(Store) + rows.width(Merchant)
+    padding = ", ".join(["NULL"] * width)
     merchant_filter = " AND s.merchant_id = %s" if for_merchant else ""
     return (
         f"SELECT 0, {rows.columns(Store, 's')}, {rows.columns(Merchant, 'm')}, "  # noqa: S608 - no values
         # Typed NULLs: PostgreSQL types a UNION's columns pair by pair, from the left.
-        "NULL, NULL, CAST(NULL AS date), FALSE, NULL, NULL, '' "
+        "NULL, CAST(NULL AS date), FALSE, NULL, NULL, '' "
         f"FROM {rows.table(Store)} s JOIN {rows.table(Merchant)} m ON m.id = s.merchant_id "
         f"WHERE s.id = %s AND s.status <> %s AND m.is_active = %s{merchant_filter} "
-        f"UNION ALL SELECT 1, {padding}, h.id, h.weekday, NULL, FALSE, h.opens, h.closes, '' "
+        f"UNION ALL SELECT 1, {padding}, h.weekday, NULL, FALSE, h.opens, h.closes, '' "
         f"FROM {rows.table(OpeningHours)} h WHERE h.store_id = %s "
-        f"UNION ALL SELECT 2, {padding}, d.id, NULL, d.date, d.closed, d.opens, d.closes, d.note "
+        f"UNION ALL SELECT 2, {padding}, NULL, d.date, d.closed, d.opens, d.closes, d.note "
         f"FROM {rows.table(SpecialDay)} d WHERE d.store_id = %s AND d.date >= %s AND d.date <= %s "
-        f"ORDER BY 1, {rows.width(Store) + rows.width(Merchant) + 3}, "
-        f"{rows.width(Store) + rows.width(Merchant) + 4}, {rows.width(Store) + rows.width(Merchant) + 6}"
+        f"ORDER BY 1, {width + 2}, {width + 3}, {width + 5}"
     )
 
 
@@ -110,20 +111,19 @@ def store_for_checkout(*, store_id, merchant: Merchant | None, at: dt.datetime |
     `stores.selectors.store_public_get`: 404 for closed-for-good stores and for inactive or other
     merchants' stores."""
     pk = parse_pk(store_id, what="store")
-    today = (at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).date()
+    first, last = special_days_window(at)
     params = [pk, StoreStatus.CLOSED, True]
     if merchant is not None:
         params.append(merchant.pk)
     params += [
         pk,
         pk,
-        connection.ops.adapt_datefield_value(today - dt.timedelta(days=2)),
-        connection.ops.adapt_datefield_value(today + dt.timedelta(days=HORIZON_DAYS + 2)),
+        connection.ops.adapt_datefield_value(first),
+        connection.ops.adapt_datefield_value(last),
     ]
     store = None
     hours, special_days = [], []
     schedule_at = 1 + rows.width(Store) + rows.width(Merchant)
-    alias = connection.alias
     for row in rows.fetch(_store_sql(merchant is not None), params):
         kind = row[0]
         if kind == 0:
@@ -132,21 +132,14 @@ def store_for_checkout(*, store_id, merchant: Merchant | None, at: dt.datetime |
             continue
         if store is None:
             break  # not visible: its hours do not matter
-        ident, weekday, date, closed, opens, closes, note = (
+        weekday, date, closed, opens, closes, note = (
             rows.value(field, raw) for field, raw in zip(_SCHEDULE_FIELDS, row[schedule_at:], strict=True)
         )
+        # The light rows a nearest-store search prefetches: what `stores.hours` and the schemas read.
         if kind == 1:
-            found = OpeningHours(id=ident, store_id=pk, weekday=weekday, opens=opens, closes=closes)
-            _STORE_FIELD.set_cached_value(found, store)
-            hours.append(found)
+            hours.append(HoursRow(weekday, opens, closes))
         else:
-            found = SpecialDay(
-                id=ident, store_id=pk, date=date, closed=closed, opens=opens, closes=closes, note=note
-            )
-            _SPECIAL_STORE_FIELD.set_cached_value(found, store)
-            special_days.append(found)
-        found._state.adding = False
-        found._state.db = alias
+            special_days.append(SpecialDayRow(date, closed, opens, closes, note))
     if store is None:
         raise NotFound("No such store.")
     setattr(store, PREFETCHED_HOURS, hours)

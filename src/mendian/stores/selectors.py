@@ -116,6 +116,13 @@ def _special_days(at: dt.datetime | None, days_ahead: int | None) -> QuerySet:
     return special_days
 
 
+def special_days_window(at: dt.datetime | None) -> tuple[dt.date, dt.date]:
+    """The dates of the special days a schedule needs, as `_special_days(at, HORIZON_DAYS)` keeps
+    them (for the hand-written loaders)."""
+    today = _utc_today(at)
+    return today - dt.timedelta(days=2), today + dt.timedelta(days=HORIZON_DAYS + 2)
+
+
 class HoursRow(NamedTuple):
     """An OpeningHours row as a search page carries it: what `stores.hours` and the schemas read."""
 
@@ -225,9 +232,7 @@ def _attach_merchants_and_schedules(
         setattr(store, PREFETCHED_HOURS, hours.setdefault(store.pk, []))
         setattr(store, PREFETCHED_SPECIAL_DAYS, special_days.setdefault(store.pk, []))
     pks = list(hours)
-    today = _utc_today(at)
-    # The window of `_special_days(at, HORIZON_DAYS)`.
-    first, last = today - dt.timedelta(days=2), today + dt.timedelta(days=HORIZON_DAYS + 2)
+    first, last = special_days_window(at)
     params = [
         *pks,
         *pks,
