@@ -34,6 +34,7 @@ from mendian.stores.hours import (
 )
 from mendian.stores.models import OpeningHours, SpecialDay, Store, StoreStatus
 from mendian.stores.selectors import (
+    SCHEDULE_VALUE_FIELDS,
     HoursRow,
     SpecialDayRow,
     check_coordinates,
@@ -69,18 +70,6 @@ def media_url(name: str | None) -> str | None:
 
 
 # --- stores --------------------------------------------------------------------------------------
-
-
-# The schedule columns of `_store_sql`, after the store's and the merchant's (by the field whose
-# values they hold).
-_SCHEDULE_FIELDS = (
-    OpeningHours._meta.get_field("weekday"),
-    SpecialDay._meta.get_field("date"),
-    SpecialDay._meta.get_field("closed"),
-    SpecialDay._meta.get_field("opens"),
-    SpecialDay._meta.get_field("closes"),
-    SpecialDay._meta.get_field("note"),
-)
 
 
 @cache
@@ -133,7 +122,8 @@ def store_for_checkout(*, store_id, merchant: Merchant | None, at: dt.datetime |
         if store is None:
             break  # not visible: its hours do not matter
         weekday, date, closed, opens, closes, note = (
-            rows.value(field, raw) for field, raw in zip(_SCHEDULE_FIELDS, row[schedule_at:], strict=True)
+            rows.value(field, raw)
+            for field, raw in zip(SCHEDULE_VALUE_FIELDS, row[schedule_at:], strict=True)
         )
         # The light rows a nearest-store search prefetches: what `stores.hours` and the schemas read.
         if kind == 1:

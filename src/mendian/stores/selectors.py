@@ -157,10 +157,9 @@ def _schedule_sql(count: int) -> str:
     )
 
 
-# The columns of `_schedule_sql`, by the field whose values they hold (None: the row's kind).
-_SCHEDULE_FIELDS = (
-    OpeningHours._meta.get_field("store"),
-    None,
+# A schedule row's values, by the field that holds them: an hours row uses the weekday, opens
+# and closes; a special day every other one (for the hand-written loaders here and in checkout).
+SCHEDULE_VALUE_FIELDS = (
     OpeningHours._meta.get_field("weekday"),
     SpecialDay._meta.get_field("date"),
     SpecialDay._meta.get_field("closed"),
@@ -168,6 +167,8 @@ _SCHEDULE_FIELDS = (
     SpecialDay._meta.get_field("closes"),
     SpecialDay._meta.get_field("note"),
 )
+# The columns of `_schedule_sql`, by the field whose values they hold (None: the row's kind).
+_SCHEDULE_FIELDS = (OpeningHours._meta.get_field("store"), None, *SCHEDULE_VALUE_FIELDS)
 
 
 @cache
