@@ -12,7 +12,7 @@ from django.db import connection
 PROBE = (
     "import json, django; django.setup(); from django.conf import settings as s; "
     "o = s.DATABASES['default']['OPTIONS']; "
-    "print(json.dumps({k: o.get(k, 'unset') for k in ('server_side_binding', 'prepare_threshold')}))"
+    "print(json.dumps({k: o.get(k, 'unset') for k in ('server_side_binding', 'prepare_threshold', 'sslmode')}))"
 )
 
 
@@ -41,19 +41,30 @@ def pg_options(tmp_path, **env) -> dict:
 
 @pytest.mark.once
 def test_server_side_binding_is_on_unless_turned_off(tmp_path):
-    assert pg_options(tmp_path) == {"server_side_binding": True, "prepare_threshold": 2}
+    assert pg_options(tmp_path) == {"server_side_binding": True, "prepare_threshold": 2, "sslmode": "unset"}
     assert pg_options(tmp_path, MENDIAN_PG_SERVER_SIDE_BINDING="0") == {
         "server_side_binding": "unset",
         "prepare_threshold": "unset",
+        "sslmode": "unset",
     }
     assert pg_options(tmp_path, MENDIAN_PG_SERVER_SIDE_BINDING="1", MENDIAN_PG_PREPARE_THRESHOLD="none") == {
         "server_side_binding": True,
         "prepare_threshold": None,
+        "sslmode": "unset",
     }
     # Preparing on the first run breaks multi-statement SQL such as some migrations.
-    refused = run_probe(tmp_path, MENDIAN_PG_SERVER_SIDE_BINDING="1", MENDIAN_PG_PREPARE_THRESHOLD="0")
-    assert refused.returncode != 0
-    assert "MENDIAN_PG_PREPARE_THRESHOLD must be at least 1" in refused.stderr
+    for bad in ("0", "two", "-1"):
+        refused = run_probe(tmp_path, MENDIAN_PG_SERVER_SIDE_BINDING="1", MENDIAN_PG_PREPARE_THRESHOLD=bad)
+        assert refused.returncode != 0
+        assert "MENDIAN_PG_PREPARE_THRESHOLD must be a whole number, at least 1" in refused.stderr
+
+
+@pytest.mark.once
+def test_the_database_urls_own_options_are_kept(tmp_path):
+    options = pg_options(
+        tmp_path, DATABASE_URL="postgres://postgres@127.0.0.1:5432/unused?sslmode=require&connect_timeout=5"
+    )
+    assert options == {"server_side_binding": True, "prepare_threshold": 2, "sslmode": "require"}
 
 
 @pytest.mark.postgres
@@ -101,3 +112,23 @@ def test_bulk_writes_and_reads_beyond_the_protocols_parameter_limit_are_split():
     assert len(ids) == count
     missing = list(range(10**9, 10**9 + 60_000))
     assert len(Category.objects.in_bulk(ids + missing)) == count
+
+
+@pytest.mark.django_db
+def test_a_bulk_update_of_two_fields_beyond_the_parameter_limit_is_split():
+    if connection.vendor != "postgresql":
+        pytest.skip("the 65,535-parameter limit is PostgreSQL's (set DATABASE_URL)")
+    from mendian.catalog.models import Category
+    from tests.factories import MerchantFactory
+
+    merchant = MerchantFactory()
+    # Two fields bind 5 values per object (WHEN pk THEN value, twice, and the key): 13,200 objects
+    # carry 66,000, over the limit, in batches sized for 4 values per object.
+    count = 13_200
+    categories = Category.objects.bulk_create(
+        Category(merchant=merchant, name=f"分类{n}") for n in range(count)
+    )
+    for number, category in enumerate(categories):
+        category.name, category.position = f"改{number}", number + 1
+    Category.objects.bulk_update(categories, ["name", "position"])
+    assert Category.objects.filter(merchant=merchant, name__startswith="改", position__gt=0).count() == count

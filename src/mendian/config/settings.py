@@ -157,11 +157,12 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Django's backend, with the protocol's parameter limit declared (see the module).
     DATABASES["default"]["ENGINE"] = "mendian.core.db.postgresql"
-    DATABASES["default"]["OPTIONS"] = {}
+    # Added to what DATABASE_URL's query string gave (sslmode, connect_timeout …), never instead.
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
     if env_bool("MENDIAN_DB_POOL", default=False):
         # Django's own psycopg pool, for processes running more threads than they should hold
         # connections: one pool per process, sized for a 2-core box by default.
-        DATABASES["default"]["OPTIONS"]["pool"] = {
+        _options["pool"] = {
             "min_size": int(os.environ.get("MENDIAN_DB_POOL_MIN", "2")),
             "max_size": int(os.environ.get("MENDIAN_DB_POOL_MAX", "16")),
             "timeout": 10,
@@ -181,12 +182,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         # statements. Django's own default threshold is None: never prepare. Not 0 either: that
         # prepares every statement on its first run, and multi-statement SQL (migrations) cannot be.
         _threshold = os.environ.get("MENDIAN_PG_PREPARE_THRESHOLD", "2").strip().lower()
-        if _threshold not in {"", "none"} and int(_threshold) < 1:
-            raise ImproperlyConfigured("MENDIAN_PG_PREPARE_THRESHOLD must be at least 1 (or none).")
-        DATABASES["default"]["OPTIONS"]["server_side_binding"] = True
-        DATABASES["default"]["OPTIONS"]["prepare_threshold"] = (
-            None if _threshold in {"", "none"} else int(_threshold)
-        )
+        if _threshold not in {"", "none"} and not (_threshold.isdigit() and int(_threshold) >= 1):
+            raise ImproperlyConfigured(
+                "MENDIAN_PG_PREPARE_THRESHOLD must be a whole number, at least 1 (or none)."
+            )
+        _options["server_side_binding"] = True
+        _options["prepare_threshold"] = None if _threshold in {"", "none"} else int(_threshold)
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",

@@ -18,7 +18,14 @@ class DatabaseFeatures(features.DatabaseFeatures):
 
 class DatabaseOperations(operations.DatabaseOperations):
     def bulk_batch_size(self, fields, objs):
-        return max(MAX_QUERY_PARAMS // max(len(list(fields)), 1), 1)
+        fields = list(fields)
+        if len(fields) > 2 and fields[0] is fields[1] and getattr(fields[0], "primary_key", False):
+            # `bulk_update` asks with [pk, pk, *fields], but binds `WHEN pk = %s THEN %s` per
+            # object and field plus the object's key in the IN list: 2 × fields + 1 per object.
+            per_object = 2 * (len(fields) - 2) + 1
+        else:
+            per_object = len(fields)
+        return max(MAX_QUERY_PARAMS // max(per_object, 1), 1)
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
