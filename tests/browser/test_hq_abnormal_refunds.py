@@ -146,6 +146,8 @@ def test_hq_records_an_abnormal_refund_paid_offline(live_server, abnormal, deskt
 
     # No note: the browser asks for one and nothing is sent.
     row.get_by_role("button", name="标记为已线下退款").click()
+    assert row.get_by_label("线下退款方式").evaluate("el => el.validity.valueMissing") is True
+    expect(page.locator(".messages")).to_have_count(0)
     expect(row).to_be_visible()
     assert Refund.objects.get(pk=refund.pk).status == "abnormal"
 

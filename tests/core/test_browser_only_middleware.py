@@ -23,6 +23,7 @@ def test_storefront_api_replies_skip_the_browser_machinery_but_keep_the_security
     assert response["X-Content-Type-Options"] == "nosniff"
     assert "frame-ancestors 'none'" in response["Content-Security-Policy"]
     assert response["X-Request-ID"]
+    assert response["Content-Length"] == str(len(response.content))
 
 
 @pytest.mark.django_db

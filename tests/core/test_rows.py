@@ -60,3 +60,34 @@ def test_strings_lazy_strings_ciphertext_json_and_times_prepare_as_the_fields_do
             assert decrypt(mine) == decrypt(theirs) == getattr(obj, field.attname), field.name
         else:
             assert repr(mine) == repr(theirs), field.name
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("write", ["insert", "update"])
+def test_a_failed_write_marks_the_enclosing_transaction_for_rollback(write):
+    """As `Model.save` and `QuerySet.update` do: the caller cannot go on in a broken transaction
+    (on PostgreSQL every later statement would fail), and nothing of it is committed."""
+    from django.db import IntegrityError, transaction
+
+    from mendian.merchants.models import Merchant
+    from tests.factories import MerchantFactory
+
+    taken = MerchantFactory(code="taken")
+    other = MerchantFactory(code="other")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        MerchantFactory(code="written-first")
+        with transaction.atomic(savepoint=False):
+            try:
+                if write == "insert":
+                    rows.insert([Merchant(code="taken", name="重复")])
+                else:
+                    rows.update(Merchant, other.pk, code="taken")
+            except IntegrityError:
+                assert connection.needs_rollback
+                raise
+    assert not Merchant.objects.filter(code="written-first").exists()
+    assert (
+        Merchant.objects.get(pk=other.pk).code == "other"
+        and Merchant.objects.filter(code="taken").count() == 1
+    )
+    assert taken.pk

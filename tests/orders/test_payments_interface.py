@@ -1,4 +1,4 @@
-"""What payments calls: `order_for_payment`, `order_mark_paid`, `order_refund_recorded`."""
+"""What payments calls: `order_mark_paid`, `order_refund_recorded`."""
 
 import datetime as dt
 
@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from mendian.core.errors import Conflict, NotFound, ValidationFailed
 from mendian.integrations.models import OutboxEvent
-from mendian.orders import selectors, services
+from mendian.orders import services
 from mendian.orders.models import Order, OrderEvent
 from mendian.orders.services import AlreadyPaid, Paid, PaidAfterCancel
 from tests.checkout.conftest import pickup_body
@@ -24,27 +24,6 @@ def mark(order, **overrides):
         **overrides,
     }
     return services.order_mark_paid(**args)
-
-
-def test_order_for_payment_is_the_customers_own(placed, customer, other_member):
-    order = selectors.order_for_payment(order_id=placed["id"], customer=customer)
-
-    assert (order.number, order.total, order.currency, order.status) == (
-        placed["number"],
-        1150,
-        "CNY",
-        "pending_payment",
-    )
-    assert order.store.code == "jh001" and order.merchant.code == "acme"
-    with pytest.raises(NotFound):
-        selectors.order_for_payment(order_id=placed["id"], customer=other_member.customer)
-    with pytest.raises(NotFound):
-        selectors.order_for_payment(order_id="nope", customer=customer)
-
-
-def test_order_for_payment_expires_an_overdue_order_first(placed, customer):
-    Order.objects.filter(pk=placed["id"]).update(pay_deadline=timezone.now() - dt.timedelta(seconds=1))
-    assert selectors.order_for_payment(order_id=placed["id"], customer=customer).status == "cancelled"
 
 
 def test_paying_issues_a_pickup_code_and_emits_order_paid(placed):
@@ -161,3 +140,12 @@ def test_refund_recorded_is_idempotent_and_checked(member, paid, refunds):
     assert OutboxEvent.objects.filter(event_type="order.refunded").count() == 1
     with pytest.raises(NotFound):
         services.order_refund_recorded(order_id=paid.pk, refund_request_id=999999, amount=1150)
+
+
+def test_a_locked_order_that_is_not_the_named_one_is_refused(placed, member, stocked, water):
+    order = Order.objects.get(pk=placed["id"])
+    other = Order.objects.get(pk=place(member, pickup_body(stocked, (water, 1)))["id"])
+    with pytest.raises(RuntimeError):
+        mark(order, locked_order=other)
+    assert Order.objects.get(pk=other.pk).status == "pending_payment"
+    assert Order.objects.get(pk=order.pk).status == "pending_payment"

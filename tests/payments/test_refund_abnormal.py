@@ -206,7 +206,17 @@ def test_money_returned_to_the_merchant_in_wechats_platform_is_still_owed_to_the
             == 204
         )
 
-    assert state(cancelled, placed) == ("abnormal", "", "paid", 1150, "approved", "cancelled")
+    # Recorded as returned to the merchant: HQ's only way left is to pay the customer offline.
+    assert state(cancelled, placed) == (
+        "abnormal",
+        "merchant_bank_card",
+        "paid",
+        1150,
+        "approved",
+        "cancelled",
+    )
+    refused = resolve(hq_api, cancelled, method="user_bank_card", **CARD)
+    assert refused.status_code == 409 and refused.json()["code"] == "refund_returned_to_merchant"
     assert resolve(hq_api, cancelled, method="offline", note="门店现金").status_code == 200
     assert state(cancelled, placed)[0] == "succeeded"
 

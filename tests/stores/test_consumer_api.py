@@ -279,12 +279,14 @@ class TestQueryCount:
         assert [item["distance_m"] for item in body["items"]] == list(range(50, 2050, 100))
         assert body["next_cursor"] is not None
 
-    def test_merchant_header_adds_one_lookup_and_is_the_stores_merchant(
-        self, api, store_at, django_assert_num_queries
+    def test_merchant_header_costs_no_more_queries_and_keeps_to_that_merchant(
+        self, api, store_at, other_merchant, django_assert_num_queries
     ):
-        store_at(100)
+        ours = store_at(100, name="江汉路店")
+        store_at(50, merchant=other_merchant, name="别家店")
         with django_assert_num_queries(3):
-            assert names(api.get(URL, NEAR, headers={"X-Mendian-Merchant": "acme"}))
+            found = names(api.get(URL, NEAR, headers={"X-Mendian-Merchant": ours.merchant.code}))
+        assert found == ["江汉路店"]
 
     def test_open_now_with_a_full_page_in_the_first_chunk(self, api, store_at, django_assert_num_queries):
         for metres in range(100, 2100, 100):

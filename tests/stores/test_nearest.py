@@ -60,7 +60,7 @@ def test_the_box_prefilter_uses_the_coordinates_index(store_at):
     assert "store_lat_lng_idx" in plan
 
 
-def test_sparse_stores_take_one_prefilter_query(store_at):
+def test_sparse_stores_are_ranked_by_distance_in_one_statement(store_at):
     stores = [store_at(metres) for metres in (9_500, 500, 3_000)]
     with CaptureQueriesContext(connection) as queries:
         hits = stores_nearest(lat=ORIGIN_LAT, lng=ORIGIN_LNG, radius_km=10, limit=20)

@@ -85,7 +85,11 @@ class BrowserOnlyMiddleware:
             # default language, as with the full chain and no Accept-Language.
             if translation.get_language() != settings.LANGUAGE_CODE:
                 translation.activate(settings.LANGUAGE_CODE)
-            return self.get_response(request)
+            response = self.get_response(request)
+            # What CommonMiddleware would add on the way out (its other work is for browsers).
+            if not response.streaming and not response.has_header("Content-Length"):
+                response.headers["Content-Length"] = str(len(response.content))
+            return response
         return self.browser_chain(request)
 
     def process_view(self, request, view_func, view_args, view_kwargs):

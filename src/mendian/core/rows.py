@@ -9,7 +9,7 @@ Any SQL given here is ours: only placeholders carry values.
 from collections.abc import Iterable, Sequence
 from functools import cache
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import (
     BigIntegerField,
     CharField,
@@ -179,7 +179,8 @@ def insert(objs: Sequence[Model]) -> None:
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     pk = model._meta.pk
     sql = f"{head}{', '.join([row] * len(objs))} RETURNING {db.ops.quote_name(pk.column)}"
-    with db.cursor() as cursor:
+    # An error marks the enclosing transaction for rollback, as `Model.save` does.
+    with transaction.mark_for_rollback_on_error(db.alias), db.cursor() as cursor:
         cursor.execute(sql, params)
         ids = cursor.fetchall()
     for obj, (pk_value,) in zip(objs, ids, strict=True):
@@ -188,24 +189,10 @@ def insert(objs: Sequence[Model]) -> None:
         obj._state.db = db.alias
 
 
-@cache
-def _update_sql(model: type[Model], names: tuple[str, ...]) -> tuple[tuple, str]:
-    meta = model._meta
-    fields = tuple(meta.get_field(name) for name in names)
-    quote = connection.ops.quote_name
-    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
-    return fields, f"UPDATE {table(model)} SET {assignments} WHERE {quote(meta.pk.column)} = %s"  # noqa: S608
-
-
 def update(model: type[Model], pk, **values) -> int:
     """`model.objects.filter(pk=pk).update(**values)` for plain values (no expressions): the number
     of rows changed."""
-    db = _db()
-    fields, sql = _update_sql(model, tuple(values))
-    params = [field.get_db_prep_save(value, db) for field, value in zip(fields, values.values(), strict=True)]
-    with db.cursor() as cursor:
-        cursor.execute(sql, [*params, pk])
-        return cursor.rowcount
+    return update_where(model, {"pk": pk}, values)
 
 
 @cache
@@ -249,12 +236,6 @@ def update_where(model: type[Model], where: dict, values: dict) -> int:
         if value is None:
             raise ValueError(f"update_where cannot test {field.name} against NULL")
         params.append(field.get_db_prep_value(value, db))
-    try:
-        with db.cursor() as cursor:
-            cursor.execute(sql, params)
-            return cursor.rowcount
-    except Exception as exc:
-        if db.in_atomic_block:
-            db.needs_rollback = True
-            db.rollback_exc = exc
-        raise
+    with transaction.mark_for_rollback_on_error(db.alias), db.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount

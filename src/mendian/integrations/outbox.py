@@ -61,8 +61,7 @@ def outbox_emit(*, merchant_id: int, event_type: str, payload: dict, aggregate=N
     )
     # A hand-written INSERT (`core.rows`; no signals, as none are connected): it is on the path of
     # every paid order, where the ORM's would cost more Python than the database spends on it.
-    with transaction.mark_for_rollback_on_error():  # as `Model.save` does
-        rows.insert([event])
+    rows.insert([event])
     transaction.on_commit(kick_dispatcher)
     return event
 

@@ -327,6 +327,10 @@ def on_stock_changed(levels: list[StockLevel], *, moved: dict[tuple[int, int], i
     What follows a change of stock: low-stock alerts and their `stock.low` webhook events (outbox,
     same transaction), and the storefront's cached product lists of a store where a SKU sold out
     or came back (their stock version moves now and again after the commit).
+
+    Every writer of stock levels or thresholds must call it (or `stock_alerts_refresh`): when stock
+    only fell and nothing is low, the open alerts are not even looked at, so an alert left open by
+    a writer that skipped it would stay open until the level's next rise.
     """
     only_fell = moved is not None and all(
         moved.get((level.store_id, level.sku_id), 0) < 0 for level in levels

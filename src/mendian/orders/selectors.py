@@ -142,7 +142,7 @@ def _lines_and_events_sql() -> str:
 
 def _own_order(customer: Customer, pk: int, merchant: Merchant | None) -> Order | None:
     """`_with_details(_customer_orders(customer, merchant).filter(pk=pk)).first()` in two queries
-    (three when the order has refund requests)."""
+    (four when the order has refund requests: theirs and their lines)."""
     params = [pk, customer.pk]
     if merchant is not None:
         params.append(merchant.pk)
@@ -190,20 +190,6 @@ def order_for_customer(*, customer: Customer, order_id, merchant: Merchant | Non
     ):
         services.order_expire(order_id=pk, now=now)
         order = _own_order(customer, pk, merchant)
-    if order is None:
-        raise NotFound("No such order.")
-    return order
-
-
-def order_for_payment(*, order_id, customer: Customer) -> Order:
-    """The order a customer is about to pay (payments calls it): their own (else 404), store and
-    merchant joined, expired lazily first, so an overdue order comes back `cancelled`. Payments
-    checks `status == "pending_payment"` and charges `total` in `currency`; the reference is
-    `number`, the deadline `pay_deadline`."""
-    pk = parse_pk(order_id, what="order")
-    base = Order.objects.filter(customer=customer, pk=pk)
-    _expire_due(base, timezone.now())
-    order = base.select_related("store", "merchant").first()
     if order is None:
         raise NotFound("No such order.")
     return order

@@ -154,8 +154,7 @@ def order_transition(
         staff_id=staff_id,
         note=reason[:200],
     )
-    with transaction.mark_for_rollback_on_error():  # as `Model.save` does
-        rows.insert([event])
+    rows.insert([event])
     event_type = _EVENT_FOR_STATUS.get(to)
     if event_type is not None:
         outbox_emit(
@@ -366,6 +365,8 @@ def order_mark_paid(
     if timezone.is_naive(paid_at):
         raise ValidationFailed("paid_at must carry a time zone.")
     payment_id = str(payment_id)
+    if locked_order is not None and str(locked_order.pk) != str(order_id):
+        raise RuntimeError(f"locked_order is order {locked_order.pk}, not {order_id}")
     # A caller holding the lock is in its own transaction and lets a refusal roll it back whole.
     with transaction.atomic(savepoint=locked_order is None):
         order = _lock(order_id) if locked_order is None else locked_order

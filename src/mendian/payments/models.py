@@ -101,6 +101,10 @@ class PaymentNotification(models.Model):
         ]
 
 
+# How HQ paid an abnormal refund's customer (e.g. "门店现金退还"), at most this long.
+RESOLUTION_NOTE_MAX_LENGTH = 200
+
+
 class RefundStatus(models.TextChoices):
     PENDING = "pending", "退款中"
     SUCCEEDED = "succeeded", "已退款"
@@ -138,7 +142,7 @@ class Refund(models.Model):
     # When reconciliation last asked the provider about it.
     checked_at = models.DateTimeField(null=True, blank=True)
     resolution = models.CharField(max_length=20, choices=RefundResolution.choices, blank=True)
-    resolution_note = models.CharField(max_length=200, blank=True)
+    resolution_note = models.CharField(max_length=RESOLUTION_NOTE_MAX_LENGTH, blank=True)
     resolved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )

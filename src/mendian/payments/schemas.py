@@ -8,6 +8,7 @@ from pydantic import ConfigDict
 
 from mendian.core.money import MoneySchema, money
 from mendian.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from mendian.payments.models import RESOLUTION_NOTE_MAX_LENGTH
 
 
 class PaymentCreate(Schema):
@@ -45,7 +46,11 @@ class RefundResolve(Schema):
         "again); merchant_bank_card: WeChat Pay returns the money to the merchant's settlement "
         "bank account (the refund stays abnormal until the customer is paid offline)"
     )
-    note: str = Field("", max_length=200, description="how the customer was paid (required for offline)")
+    note: str = Field(
+        "",
+        max_length=RESOLUTION_NOTE_MAX_LENGTH,
+        description="how the customer was paid (required for offline)",
+    )
     bank_type: str | None = Field(None, max_length=16, description="user_bank_card: WeChat Pay's bank code")
     bank_account: str | None = Field(None, max_length=32, description="user_bank_card: the card number")
     real_name: str | None = Field(None, max_length=50, description="user_bank_card: the card holder")

@@ -28,6 +28,7 @@ from mendian.orders import services as order_services
 from mendian.orders.models import Order, OrderStatus
 from mendian.payments.models import (
     OPEN_STATUSES,
+    RESOLUTION_NOTE_MAX_LENGTH,
     NotificationOutcome,
     Payment,
     PaymentNotification,
@@ -46,6 +47,7 @@ from mendian.payments.providers.base import (
     PaymentEvent,
     ProviderError,
 )
+from mendian.payments.selectors import refunds_for_hq
 from mendian.stores.models import Store
 
 logger = logging.getLogger("mendian.payments")
@@ -504,8 +506,8 @@ def refund_send(*, refund_id: int) -> str:
 # WeChat Pay return to the merchant's account (`merchant_bank_card`) is settled only by HQ
 # (`offline`): the provider's "success" then means the merchant got the money back, not the buyer.
 _PROVIDER_MAY_MOVE = {
-    RefundStatus.PENDING: ("succeeded", "failed", "abnormal"),
-    RefundStatus.ABNORMAL: ("succeeded", "failed", "pending"),
+    RefundStatus.PENDING: ("succeeded", "failed", "abnormal", "returned"),
+    RefundStatus.ABNORMAL: ("succeeded", "failed", "pending", "returned"),
 }
 
 
@@ -520,7 +522,9 @@ def refund_settle(*, refund_id: int, state: str, provider_refund_id: str = "", f
     - `abnormal`: accepted but not paid out; the money is still owed, so the amount stays held, the
       order's refund is not recorded, and HQ lists it to act (`refund_abnormal_resolve`);
     - `pending` (of an abnormal refund): the provider is paying it out again (the merchant acted
-      in the provider's own console).
+      in the provider's own console);
+    - `returned`: the provider paid it back to the merchant's account (asked here or in its own
+      console): abnormal, marked `merchant_bank_card`, for HQ to settle `offline`.
     A result the refund's status does not take changes nothing. Returns the refund's status."""
     refund = Refund.objects.select_related("payment__order").get(pk=refund_id)
     with transaction.atomic():
@@ -549,10 +553,25 @@ def _refund_apply(
     provider_refund_id = (provider_refund_id or refund.provider_refund_id)[:64]
     if state == "pending":
         Refund.objects.filter(pk=refund.pk).update(
-            status=RefundStatus.PENDING, provider_refund_id=provider_refund_id, checked_at=now
+            status=RefundStatus.PENDING, provider_refund_id=provider_refund_id, failure="", checked_at=now
         )
         logger.info("abnormal refund %s is being paid out again", refund.out_refund_no)
         return RefundStatus.PENDING
+    if state == "returned":
+        Refund.objects.filter(pk=refund.pk).update(
+            status=RefundStatus.ABNORMAL,
+            provider_refund_id=provider_refund_id,
+            failure="",
+            resolution=RefundResolution.MERCHANT_BANK_CARD,
+            abnormal_at=refund.abnormal_at or now,
+        )
+        logger.error(
+            "refund %s of payment %s went back to the merchant's account at %s: HQ must pay the customer",
+            refund.out_refund_no,
+            payment.public_id,
+            payment.provider,
+        )
+        return RefundStatus.ABNORMAL
     if state == "abnormal":
         Refund.objects.filter(pk=refund.pk).update(
             status=RefundStatus.ABNORMAL,
@@ -575,7 +594,11 @@ def _refund_apply(
         logger.error("refund %s failed: %s", refund.out_refund_no, failure)
         return RefundStatus.FAILED
     Refund.objects.filter(pk=refund.pk).update(
-        status=RefundStatus.SUCCEEDED, provider_refund_id=provider_refund_id, succeeded_at=now, **resolved
+        status=RefundStatus.SUCCEEDED,
+        provider_refund_id=provider_refund_id,
+        failure="",
+        succeeded_at=now,
+        **resolved,
     )
     refunded = (
         Refund.objects.filter(payment=payment, status=RefundStatus.SUCCEEDED).aggregate(total=Sum("amount"))[
@@ -607,8 +630,10 @@ def refund_reconcile(*, refund_id: int, now: dt.datetime | None = None) -> str:
         if refund.status == RefundStatus.PENDING:
             logger.warning("refund %s is unknown to %s: sending it again", refund.out_refund_no, adapter.name)
             return refund_send(refund_id=refund.pk)
-        logger.error("abnormal refund %s is unknown to %s", refund.out_refund_no, adapter.name)
+        logger.warning("abnormal refund %s is unknown to %s", refund.out_refund_no, adapter.name)
         return refund.status
+    if result.state == "abnormal" and refund.status == RefundStatus.ABNORMAL:
+        return RefundStatus.ABNORMAL  # still waiting for HQ: nothing to lock or write
     if result.state == "pending" and refund.status == RefundStatus.PENDING:
         if result.provider_refund_id and not refund.provider_refund_id:
             Refund.objects.filter(pk=refund.pk).update(provider_refund_id=result.provider_refund_id[:64])
@@ -693,8 +718,8 @@ def _resolve_input(method: str, note: str, bank_card: BankCard | None) -> str:
     errors = []
     if method not in RESOLVE_METHODS:
         errors.append({"loc": ["body", "method"], "msg": "not a supported method"})
-    if len(note) > 200:
-        errors.append({"loc": ["body", "note"], "msg": "at most 200 characters"})
+    if len(note) > RESOLUTION_NOTE_MAX_LENGTH:
+        errors.append({"loc": ["body", "note"], "msg": f"at most {RESOLUTION_NOTE_MAX_LENGTH} characters"})
     if method == RefundResolution.OFFLINE and not note:
         errors.append({"loc": ["body", "note"], "msg": "say how the customer was paid"})
     if method == RefundResolution.USER_BANK_CARD:
@@ -711,11 +736,9 @@ def _resolve_input(method: str, note: str, bank_card: BankCard | None) -> str:
 
 
 def _refund_for_actor(actor: Actor, refund_id) -> Refund:
-    pk = parse_pk(refund_id, what="refund")
-    refund = Refund.objects.select_related("payment__order").filter(pk=pk).first()
+    refund = refunds_for_hq(actor=actor).filter(pk=parse_pk(refund_id, what="refund")).first()
     if refund is None:
         raise NotFound("No such refund.")
-    actor.check_merchant(refund.payment.order.merchant_id)
     return refund
 
 

@@ -34,7 +34,7 @@ class PaymentEvent:
     paid_at: dt.datetime | None = None
     out_refund_no: str = ""
     refund_succeeded: bool = False
-    # A refund event's result: `succeeded`, `failed` or `abnormal` (see `RefundResult`).
+    # A refund event's result: `succeeded`, `failed`, `abnormal` or `returned` (see `RefundResult`).
     refund_state: str = ""
     extra: dict = field(default_factory=dict)
 
@@ -55,8 +55,9 @@ class RefundResult:
     """`state`: `succeeded`; `pending` (the provider reports later); `failed` (final: nothing was
     paid back, the amount may be refunded anew); `abnormal` (accepted, but the provider could not
     pay it out, e.g. the buyer's bank card was cancelled: the money is still owed and the merchant
-    must act); `not_found` (a query only: the provider has no refund by this number, so sending it
-    again with the same number cannot pay twice)."""
+    must act); `returned` (the provider paid it back to the merchant's own account, as the merchant
+    asked: still owed to the buyer); `not_found` (a query only: the provider has no refund by this
+    number, so sending it again with the same number cannot pay twice)."""
 
     state: str
     provider_refund_id: str = ""

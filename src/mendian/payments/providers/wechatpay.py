@@ -73,16 +73,15 @@ _REFUND_REJECTIONS = ("PARAM_ERROR", "INVALID_REQUEST", "USER_ACCOUNT_ABNORMAL",
 _REFUND_STATES = {"SUCCESS": "succeeded", "PROCESSING": "pending", "ABNORMAL": "abnormal", "CLOSED": "failed"}
 # `user_received_account` of a refund paid back to the merchant (an abnormal refund the merchant
 # had returned, here or in the merchant platform): SUCCESS then means the buyer still has not been
-# paid, so it stays abnormal for HQ to settle.
+# paid (`returned`: it stays abnormal for HQ to settle).
 _MERCHANT_ACCOUNTS = ("商户基本账户", "商户结算银行账户")
-RETURNED_TO_MERCHANT = "WeChat Pay: returned to the merchant's account"
 
 
 def _refund_state(refund_status: str, received_by: str, default=None) -> tuple[str | None, str]:
     """(RefundResult.state, failure) of a refund's `status` and `user_received_account`."""
     state = _REFUND_STATES.get(refund_status, default)
     if state == "succeeded" and str(received_by or "").startswith(_MERCHANT_ACCOUNTS):
-        return "abnormal", RETURNED_TO_MERCHANT
+        return "returned", ""
     return state, (f"WeChat Pay: {refund_status}" if state in ("failed", "abnormal") else "")
 
 

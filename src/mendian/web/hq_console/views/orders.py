@@ -191,8 +191,7 @@ def order_detail(request, order_id):
                 {
                     "refund": refund,
                     "amount": y(refund.amount),
-                    # A refund settled after all keeps its old failure: not worth showing then.
-                    "failure": refund_failure_text(refund) if refund.status in ("failed", "abnormal") else "",
+                    "failure": refund_failure_text(refund),
                 }
                 for refund in payment.refunds.all()
             ],

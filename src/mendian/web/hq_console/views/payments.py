@@ -12,8 +12,7 @@ from mendian.core.money import format_yuan
 from mendian.payments import selectors as payment_selectors
 from mendian.payments import services as payment_services
 from mendian.payments.accounts import PROVIDERS, provider_account_save, provider_accounts_for_merchant
-from mendian.payments.models import RefundResolution
-from mendian.payments.providers.wechatpay import RETURNED_TO_MERCHANT
+from mendian.payments.models import RESOLUTION_NOTE_MAX_LENGTH, RefundResolution
 from mendian.web.auth import forbidden, hq_view
 from mendian.web.hq_console.common import error_message
 from mendian.web.hq_console.context import current_merchant_id, render_hq
@@ -23,8 +22,6 @@ CAPABILITY = "payments.manage"
 # Abnormal refunds shown on the page (oldest problems are listed after newer ones; HQ settles them
 # one by one, so a short list is enough).
 ABNORMAL_REFUNDS_SHOWN = 50
-# A resolution's note (how the customer was paid offline): `refund_abnormal_resolve` takes 200.
-RESOLUTION_NOTE_MAX_LENGTH = 200
 ABNORMAL_REASONS = {
     "WeChat Pay: ABNORMAL": gettext_lazy("微信支付无法退到顾客账户（如银行卡已注销）"),
 }
@@ -72,9 +69,7 @@ def _guard(request):
 
 def refund_failure_text(refund) -> str:
     """What went wrong with a refund, for HQ: the provider's words (English, technical) only when
-    unknown. Money returned to the merchant says nothing more than the refund's status does."""
-    if refund.failure == RETURNED_TO_MERCHANT:
-        return ""
+    unknown."""
     return str(ABNORMAL_REASONS.get(refund.failure, refund.failure))
 
 
