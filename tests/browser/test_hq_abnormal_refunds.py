@@ -5,6 +5,8 @@ refund was settled.
 
 Screenshots land in var/screenshots/hq-abnormal-refunds-{desktop,phone}.png."""
 
+from types import SimpleNamespace
+
 import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
@@ -23,6 +25,7 @@ from mendian.orders.services import (
     refund_request_create,
 )
 from mendian.payments.models import Payment, Refund
+from mendian.payments.providers.base import RefundResult
 from tests.factories import (
     CustomerFactory,
     MerchantFactory,
@@ -72,8 +75,11 @@ def abnormal(db, monkeypatch):
     order_ready(actor=clerk, order_id=order.pk)
     pickup_verify(actor=clerk, store=store, code=Order.objects.get(pk=order.pk).pickup_code)
     request = refund_request_create(customer=order.customer, order_id=order.pk, lines=None, reason="包装破损")
-    # What WeChat answered is built below; nothing is sent anywhere.
+    # What WeChat answered is built below; nothing is sent anywhere. Asked again before HQ records
+    # an offline refund, WeChat still says it could not pay the customer.
     monkeypatch.setattr("mendian.orders.services.payments_refund_start", lambda **kwargs: None)
+    still_abnormal = SimpleNamespace(refund_query=lambda refund: RefundResult(state="abnormal"))
+    monkeypatch.setattr("mendian.payments.services.provider_for_payment", lambda payment: still_abnormal)
     refund_request_approve(actor=Actor.for_staff(manager), request_id=request.pk, note=STORE_NOTE)
     Payment.objects.filter(pk=payment.pk).update(refunded_amount=order.total)
     refund = Refund.objects.create(

@@ -97,3 +97,28 @@ def test_offset_cursors():
     for values in (["x"], [-1], [1, 2]):
         with pytest.raises(ValidationFailed):
             offset_from_cursor(encode_cursor(values))
+
+
+@pytest.mark.django_db
+def test_newest_first_pages_walk_the_rows_once_and_refuse_other_lists_cursors():
+    from mendian.core.pagination import newest_first_page
+    from mendian.merchants.models import Merchant
+    from tests.factories import MerchantFactory
+
+    made = [MerchantFactory(code=f"m{n}").pk for n in range(5)]
+    qs = Merchant.objects.filter(pk__in=made)
+    seen, cursor = [], None
+    while True:
+        rows, cursor = newest_first_page(qs, limit=2, cursor=cursor, tag="new")
+        seen += [row.pk for row in rows]
+        if cursor is None:
+            break
+        with pytest.raises(ValidationFailed) as refused:  # a tagged cursor on an untagged list
+            newest_first_page(qs, limit=2, cursor=cursor)
+        assert refused.value.code == "invalid_cursor"
+        assert refused.value.errors == [{"loc": ["query", "cursor"], "msg": "invalid"}]
+    assert seen == sorted(made, reverse=True)
+    for foreign in (encode_cursor(["new", True]), encode_cursor(["old", made[0]]), encode_cursor([])):
+        with pytest.raises(ValidationFailed) as refused:
+            newest_first_page(qs, limit=2, cursor=foreign, tag="new")
+        assert refused.value.errors == [{"loc": ["query", "cursor"], "msg": "invalid"}]

@@ -278,6 +278,41 @@ def test_hq_resolves_an_abnormal_refund_paid_offline(hq_api, wechat_gateway, can
     assert state(cancelled, placed) == ("succeeded", "offline", "refunded", 1150, "refunded", "cancelled")
 
 
+def test_recording_an_offline_refund_asks_wechat_pay_first_so_the_customer_is_not_paid_twice(
+    hq_api, wechat_gateway, cancelled, placed
+):
+    """The merchant had WeChat Pay pay the customer out in its merchant platform meanwhile."""
+    go_abnormal(wechat_gateway, cancelled, "notification")
+    wechat_gateway.refund_becomes(cancelled.out_refund_no, "SUCCESS")
+
+    refused = resolve(hq_api, cancelled, method="offline", note="门店现金退还")
+
+    assert refused.status_code == 409 and refused.json()["code"] == "refund_paid_out_by_provider"
+    # WeChat Pay's answer is recorded instead: refunded by the provider, not offline.
+    assert state(cancelled, placed) == ("succeeded", "", "refunded", 1150, "refunded", "cancelled")
+
+
+def test_what_hq_asked_of_wechat_pay_is_recorded_even_if_the_refund_moved_meanwhile(
+    hq_api, wechat_gateway, cancelled, placed, monkeypatch
+):
+    go_abnormal(wechat_gateway, cancelled, "notification")
+    asked = services._abnormal_apply
+
+    def asked_while_a_callback_settles_it(refund, method, bank_card):
+        result = asked(refund, method, bank_card)
+        Refund.objects.filter(pk=refund.pk).update(status="pending")  # a callback got there first
+        return result
+
+    monkeypatch.setattr(services, "_abnormal_apply", asked_while_a_callback_settles_it)
+
+    response = resolve(hq_api, cancelled, method="merchant_bank_card")
+
+    assert response.status_code == 200, response.content
+    cancelled.refresh_from_db()
+    assert (cancelled.status, cancelled.resolution) == ("pending", "merchant_bank_card")
+    assert cancelled.resolved_by_id == hq_api.staff.pk
+
+
 def test_hq_has_wechat_pay_return_an_abnormal_refund_to_the_merchants_bank_account(
     hq_api, wechat_gateway, cancelled, placed
 ):
@@ -448,8 +483,16 @@ def test_the_payment_settings_page_lists_abnormal_refunds_and_settles_them(
     assert state(cancelled, placed)[:2] == ("abnormal", "merchant_bank_card")
     assert "已退回商户账户，待线下退给顾客" in console.get("/hq/payments/").content.decode()
 
-    response = console.post("/hq/payments/", {"refund_id": cancelled.pk, "method": "offline", "note": ""})
-    assert response.status_code == 302 and state(cancelled, placed)[0] == "abnormal"
+    response = console.post(
+        "/hq/payments/", {"refund_id": cancelled.pk, "method": "offline", "note": ""}, follow=True
+    )
+    assert "请填写线下退款的方式" in response.content.decode() and state(cancelled, placed)[0] == "abnormal"
+    response = console.post(
+        "/hq/payments/", {"refund_id": cancelled.pk, "method": "cheque", "note": ""}, follow=True
+    )
+    assert (
+        "请填写线下退款的方式" not in response.content.decode() and state(cancelled, placed)[0] == "abnormal"
+    )
     response = console.post(
         "/hq/payments/", {"refund_id": cancelled.pk, "method": "offline", "note": "银行转账"}, follow=True
     )

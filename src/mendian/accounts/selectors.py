@@ -6,7 +6,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from mendian.accounts.models import SandboxSms, Staff
 from mendian.core.errors import NotFound, ValidationFailed
-from mendian.core.pagination import clamp_limit, decode_cursor, encode_cursor
+from mendian.core.pagination import clamp_limit, decode_cursor, encode_cursor, invalid_cursor
 from mendian.core.pii import blind_index, normalize_phone
 from mendian.core.scope import Actor
 from mendian.merchants.models import Merchant
@@ -64,7 +64,7 @@ def staff_list_for_actor(
     after = decode_cursor(cursor)
     if after:
         if len(after) != 1 or not isinstance(after[0], int):
-            raise ValidationFailed("cursor is not valid.", code="invalid_cursor")
+            raise invalid_cursor()
         qs = qs.filter(pk__gt=after[0])
     rows = list(qs.order_by("pk")[: limit + 1])
     next_cursor = encode_cursor([rows[limit - 1].pk]) if len(rows) > limit else None

@@ -29,7 +29,13 @@ from mendian.catalog import search, store_list
 from mendian.catalog.models import Category, Product, ProductImage, Sku, StoreListing, StorePrice
 from mendian.core.errors import NotFound, ValidationFailed
 from mendian.core.money import money
-from mendian.core.pagination import clamp_limit, decode_cursor, encode_cursor
+from mendian.core.pagination import (
+    clamp_limit,
+    decode_cursor,
+    encode_cursor,
+    invalid_cursor,
+    newest_first_page,
+)
 from mendian.core.scope import Actor
 from mendian.inventory.selectors import stock_available_for
 from mendian.stores.models import Store
@@ -310,29 +316,9 @@ def _sellable_products(store: Store) -> QuerySet:
 
 
 # --- keyset pagination ---------------------------------------------------------------------------
-def _invalid_cursor() -> ValidationFailed:
-    return ValidationFailed(
-        "cursor is not valid.", code="invalid_cursor", errors=[{"loc": ["query", "cursor"], "msg": "invalid"}]
-    )
-
-
 def _newest_first_page(qs: QuerySet, *, limit: int, cursor: str | None) -> tuple[list, str | None]:
-    """Keyset pages by descending id (ids grow with creation)."""
-    values = decode_cursor(cursor)
-    if values is not None:
-        if (
-            len(values) != 2
-            or values[0] != "new"
-            or not isinstance(values[1], int)
-            or isinstance(values[1], bool)
-        ):
-            raise _invalid_cursor()
-        qs = qs.filter(pk__lt=values[1])
-    rows = list(qs.order_by("-pk")[: limit + 1])
-    if len(rows) <= limit:
-        return rows, None
-    rows = rows[:limit]
-    return rows, encode_cursor(["new", rows[-1].pk])
+    """Keyset pages by descending id (ids grow with creation); cursors say `new`."""
+    return newest_first_page(qs, limit=limit, cursor=cursor, tag="new")
 
 
 # --- the store's product list ----------------------------------------------------------------------
@@ -368,13 +354,13 @@ def _list_cursor(cursor: str | None, sort: str) -> tuple | int | None:
         or values[0] != sort
         or not all(isinstance(v, int) and not isinstance(v, bool) for v in ints)
     ):
-        raise _invalid_cursor()
+        raise invalid_cursor()
     if sort == "relevance":
         if len(ints) != 1 or ints[0] < 0:
-            raise _invalid_cursor()
+            raise invalid_cursor()
         return ints[0]
     if len(ints) != (1 if store_list.KEYSETS[sort][0] is None else 2):
-        raise _invalid_cursor()
+        raise invalid_cursor()
     return tuple(ints)
 
 
@@ -714,7 +700,7 @@ def store_prices(*, store: Store, limit: int | None = 20, cursor: str | None = N
     overrides = StorePrice.objects.filter(store_id=store.pk).select_related("sku__product")
     if values is not None:
         if len(values) != 1 or not isinstance(values[0], int):
-            raise _invalid_cursor()
+            raise invalid_cursor()
         overrides = overrides.filter(sku_id__lt=values[0])
     rows = list(overrides.order_by("-sku_id")[: limit + 1])
     next_cursor = encode_cursor([rows[limit - 1].sku_id]) if len(rows) > limit else None
@@ -758,7 +744,7 @@ def store_listings(*, store: Store, limit: int | None = 20, cursor: str | None =
     listings = StoreListing.objects.filter(store_id=store.pk).select_related("product")
     if values is not None:
         if len(values) != 1 or not isinstance(values[0], int):
-            raise _invalid_cursor()
+            raise invalid_cursor()
         listings = listings.filter(product_id__lt=values[0])
     rows = list(listings.order_by("-product_id")[: limit + 1])
     next_cursor = encode_cursor([rows[limit - 1].product_id]) if len(rows) > limit else None

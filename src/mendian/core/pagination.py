@@ -77,6 +77,13 @@ def _legacy_values(cursor: str):
     return signing.loads(base64.urlsafe_b64decode(padded.encode()).decode(), salt=_SALT)
 
 
+def invalid_cursor() -> ValidationFailed:
+    """The one refusal of a cursor that is not ours or not for this list: `422 invalid_cursor`."""
+    return ValidationFailed(
+        "cursor is not valid.", code="invalid_cursor", errors=[{"loc": ["query", "cursor"], "msg": "invalid"}]
+    )
+
+
 def decode_cursor(cursor: str | None) -> list | None:
     if not cursor:
         return None
@@ -84,27 +91,28 @@ def decode_cursor(cursor: str | None) -> list | None:
     try:
         values = json.loads(payload) if payload is not None else _legacy_values(cursor)
     except (signing.BadSignature, ValueError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValidationFailed(
-            "cursor is not valid.",
-            code="invalid_cursor",
-            errors=[{"loc": ["query", "cursor"], "msg": "invalid"}],
-        ) from exc
+        raise invalid_cursor() from exc
     if not isinstance(values, list):
-        raise ValidationFailed("cursor is not valid.", code="invalid_cursor")
+        raise invalid_cursor()
     return values
 
 
-def newest_first_page(qs, *, limit: int | None, cursor: str | None) -> tuple[list, str | None]:
+def newest_first_page(
+    qs, *, limit: int | None, cursor: str | None, tag: str | None = None
+) -> tuple[list, str | None]:
     """A page of `qs` newest first by primary key: (rows, next cursor); the cursor carries the last
-    id seen (`422 invalid_cursor` for anything else)."""
+    id seen, after `tag` when the list's cursors name their order (`422 invalid_cursor` for
+    anything else)."""
     limit = clamp_limit(limit)
+    head = [] if tag is None else [tag]
     values = decode_cursor(cursor)
     if values is not None:
-        if len(values) != 1 or not isinstance(values[0], int) or isinstance(values[0], bool):
-            raise ValidationFailed("cursor is not valid.", code="invalid_cursor")
-        qs = qs.filter(pk__lt=values[0])
+        last = values[-1] if values else None
+        if values[:-1] != head or not isinstance(last, int) or isinstance(last, bool):
+            raise invalid_cursor()
+        qs = qs.filter(pk__lt=last)
     rows = list(qs.order_by("-pk")[: limit + 1])
-    next_cursor = encode_cursor([rows[limit - 1].pk]) if len(rows) > limit else None
+    next_cursor = encode_cursor([*head, rows[limit - 1].pk]) if len(rows) > limit else None
     return rows[:limit], next_cursor
 
 
@@ -119,5 +127,5 @@ def offset_from_cursor(cursor: str | None) -> int:
     if values is None:
         return 0
     if len(values) != 1 or not isinstance(values[0], int) or values[0] < 0:
-        raise ValidationFailed("cursor is not valid.", code="invalid_cursor")
+        raise invalid_cursor()
     return values[0]

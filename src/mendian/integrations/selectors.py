@@ -3,7 +3,7 @@
 from django.db.models import Prefetch, QuerySet
 
 from mendian.core.errors import NotFound, ValidationFailed
-from mendian.core.pagination import clamp_limit, decode_cursor, encode_cursor
+from mendian.core.pagination import clamp_limit, decode_cursor, encode_cursor, invalid_cursor
 from mendian.core.scope import Actor, Role
 from mendian.integrations.models import (
     ApiKey,
@@ -33,7 +33,7 @@ def _after(cursor: str | None) -> int | None:
     if values is None:
         return None
     if len(values) != 1 or not isinstance(values[0], int) or isinstance(values[0], bool):
-        raise ValidationFailed("cursor is not valid.", code="invalid_cursor")
+        raise invalid_cursor()
     return values[0]
 
 

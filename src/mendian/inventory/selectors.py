@@ -21,7 +21,7 @@ from django.db.models.functions import Coalesce
 
 from mendian.catalog.models import Sku
 from mendian.core.errors import NotFound, ValidationFailed
-from mendian.core.pagination import clamp_limit, decode_cursor, encode_cursor
+from mendian.core.pagination import clamp_limit, decode_cursor, encode_cursor, invalid_cursor
 from mendian.core.scope import Actor
 from mendian.inventory.models import (
     Reservation,
@@ -50,7 +50,7 @@ def _cursor_ints(cursor: str | None, size: int) -> list[int] | None:
     if values is None:
         return None
     if len(values) != size or not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
-        raise ValidationFailed("cursor is not valid.", code="invalid_cursor")
+        raise invalid_cursor()
     return values
 
 

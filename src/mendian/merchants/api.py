@@ -3,8 +3,7 @@
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
-from mendian.core.errors import ValidationFailed
-from mendian.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor
+from mendian.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor, invalid_cursor
 from mendian.merchants import selectors, services
 from mendian.merchants.schemas import (
     MerchantAdminUpdate,
@@ -36,7 +35,7 @@ def _after_pk(cursor: str | None) -> int:
     if values is None:
         return 0
     if len(values) != 1 or not isinstance(values[0], int):
-        raise ValidationFailed("cursor is not valid.", code="invalid_cursor")
+        raise invalid_cursor()
     return values[0]
 
 

@@ -666,7 +666,8 @@ def refund_abnormal_resolve(
     - `offline`: HQ paid the customer another way (`note` says how): the refund succeeds, the
       amount stays refunded and the order's refund request is recorded.
     `404 not_found` (no such refund in scope), `409 refund_not_abnormal`, `409
-    refund_returned_to_merchant` (only `offline` is left), `422 validation_error` (method, note,
+    refund_returned_to_merchant` (only `offline` is left), `409 refund_paid_out_by_provider` (asked
+    before `offline`: the provider paid the customer after all), `422 validation_error` (method, note,
     card), `409 refund_resolve_unsupported` (the provider has no such way), `409
     refund_resolve_refused` (the provider said no), `502 payment_provider_error`."""
     actor.require("payments.manage")
@@ -682,21 +683,27 @@ def refund_abnormal_resolve(
             code="refund_returned_to_merchant",
         )
     result = None
-    if method != RefundResolution.OFFLINE:
+    if method == RefundResolution.OFFLINE:
+        _check_not_paid_out(refund)
+    else:
         result = _abnormal_apply(refund, method, bank_card)
     with transaction.atomic():
         order = _lock_order(refund.payment.order_id)
         payment = _lock_payment(refund.payment_id, order)
         locked = Refund.objects.select_for_update().get(pk=refund.pk)
-        if locked.status != RefundStatus.ABNORMAL:
-            raise Conflict(f"This refund is {locked.status}, not abnormal.", code="refund_not_abnormal")
         resolved = {
             "resolution": method,
             "resolution_note": note,
             "resolved_by_id": actor.staff_id,
             "resolved_at": _now(),
         }
-        if method == RefundResolution.OFFLINE:
+        if locked.status != RefundStatus.ABNORMAL:
+            if method == RefundResolution.OFFLINE:
+                raise Conflict(f"This refund is {locked.status}, not abnormal.", code="refund_not_abnormal")
+            # The provider took HQ's request while its own word moved the refund on: what HQ asked
+            # for is still recorded.
+            Refund.objects.filter(pk=locked.pk).update(**resolved)
+        elif method == RefundResolution.OFFLINE:
             _refund_apply(locked, payment, state="succeeded", **resolved)
         else:
             Refund.objects.filter(pk=locked.pk).update(**resolved)
@@ -711,6 +718,33 @@ def refund_abnormal_resolve(
                 )
     logger.info("abnormal refund %s resolved by HQ: %s", refund.out_refund_no, method)
     return Refund.objects.select_related("payment__order__store").get(pk=refund.pk)
+
+
+def _check_not_paid_out(refund: Refund) -> None:
+    """Before HQ records paying the customer another way: the provider is asked whether it paid the
+    refund out meanwhile (the merchant may have acted in the provider's own console), so the
+    customer is not paid twice. Its answer is recorded; `409 refund_paid_out_by_provider` when it
+    paid or is paying the customer."""
+    try:
+        result = provider_for_payment(refund.payment).refund_query(refund)
+    except ProviderError as exc:
+        logger.warning("abnormal refund %s could not be checked: %s", refund.out_refund_no, exc)
+        raise DomainError(
+            "The payment provider cannot be reached; try again.", code="payment_provider_error", status=502
+        ) from None
+    if result.state in ("succeeded", "pending", "returned"):
+        refund_settle(
+            refund_id=refund.pk,
+            state=result.state,
+            provider_refund_id=result.provider_refund_id,
+            failure=result.failure,
+        )
+    if result.state in ("succeeded", "pending"):
+        raise Conflict(
+            "The payment provider has paid this refund to the customer (or is paying it): "
+            "there is nothing to pay offline.",
+            code="refund_paid_out_by_provider",
+        )
 
 
 def _resolve_input(method: str, note: str, bank_card: BankCard | None) -> str:

@@ -6,7 +6,13 @@ from ninja.files import UploadedFile
 
 from mendian.core.errors import ValidationFailed
 from mendian.core.geo import haversine_m
-from mendian.core.pagination import decode_cursor, encode_cursor, offset_from_cursor, offset_page
+from mendian.core.pagination import (
+    decode_cursor,
+    encode_cursor,
+    invalid_cursor,
+    offset_from_cursor,
+    offset_page,
+)
 from mendian.merchants.selectors import merchant_context
 from mendian.stores import selectors, services
 from mendian.stores.hours import store_open_state
@@ -130,7 +136,7 @@ def stores_list(request, filters: Query[StoreHqFilter]):
     cursor = decode_cursor(filters.cursor)
     if cursor is not None:
         if len(cursor) != 1 or not isinstance(cursor[0], int):
-            raise ValidationFailed("cursor is not valid.", code="invalid_cursor")
+            raise invalid_cursor()
         qs = qs.filter(pk__gt=cursor[0])
     rows = list(qs[: filters.limit + 1])
     page = rows[: filters.limit]

@@ -19,8 +19,7 @@ from mendian.web.hq_console.context import current_merchant_id, render_hq
 from mendian.web.hq_console.forms_ops import PROVIDER_FORMS, PROVIDER_LABELS
 
 CAPABILITY = "payments.manage"
-# Abnormal refunds shown on the page (oldest problems are listed after newer ones; HQ settles them
-# one by one, so a short list is enough).
+# Abnormal refunds shown on the page, the longest waiting first (the badge counts them all).
 ABNORMAL_REFUNDS_SHOWN = 50
 ABNORMAL_REASONS = {
     "WeChat Pay: ABNORMAL": gettext_lazy("微信支付无法退到顾客账户（如银行卡已注销）"),
@@ -73,9 +72,10 @@ def refund_failure_text(refund) -> str:
     return str(ABNORMAL_REASONS.get(refund.failure, refund.failure))
 
 
-def _abnormal_refunds(request, merchant_id) -> list[dict]:
+def _abnormal_refunds(request, merchant_id) -> tuple[list[dict], int]:
+    """(the longest-waiting abnormal refunds, how many there are in all)."""
     qs = payment_selectors.refunds_for_hq(actor=request.actor, status="abnormal", merchant_id=merchant_id)
-    return [
+    shown = [
         {
             "refund": refund,
             "order": refund.payment.order,
@@ -85,8 +85,9 @@ def _abnormal_refunds(request, merchant_id) -> list[dict]:
             "provider": PROVIDER_LABELS.get(refund.payment.provider, refund.payment.provider),
             "reason": refund_failure_text(refund),
         }
-        for refund in qs.order_by("-pk")[:ABNORMAL_REFUNDS_SHOWN]
+        for refund in qs.order_by("pk")[:ABNORMAL_REFUNDS_SHOWN]
     ]
+    return shown, (len(shown) if len(shown) < ABNORMAL_REFUNDS_SHOWN else qs.count())
 
 
 def _refund_resolve(request):
@@ -99,7 +100,10 @@ def _refund_resolve(request):
             note=request.POST.get("note", ""),
         )
     except DomainError as exc:
-        if exc.code == "validation_error" and not request.POST.get("note", "").strip():
+        if (
+            any(error.get("loc") == ["body", "note"] for error in exc.errors or ())
+            and not request.POST.get("note", "").strip()
+        ):
             messages.error(request, _("请填写线下退款的方式（如：门店现金退还、银行转账）"))
         else:
             messages.error(request, error_message(exc))
@@ -141,9 +145,11 @@ def payment_settings(request):
         }
         for name in PROVIDERS
     ]
+    abnormal_refunds, abnormal_count = _abnormal_refunds(request, merchant_id)
     context = {
         "cards": cards,
-        "abnormal_refunds": _abnormal_refunds(request, merchant_id),
+        "abnormal_refunds": abnormal_refunds,
+        "abnormal_count": abnormal_count,
         "note_max": RESOLUTION_NOTE_MAX_LENGTH,
     }
     return render_hq(request, "hq/payments.html", context, nav="payments")
