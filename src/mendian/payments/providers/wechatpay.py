@@ -189,11 +189,17 @@ class _Credentials:
     notify_url: str
     platform_keys: dict
     public_key_id: str
-    # The platform key that encrypts sensitive request fields: the public key when configured (as
-    # WeChat recommends), else the platform certificate valid longest.
-    encryption_serial: str
     private_key: rsa.RSAPrivateKey
     apiv3_key: bytes
+    # The certificates as configured, for `encryption_serial` (read only when a field is encrypted).
+    platform_certificates: dict
+
+    def encryption_serial(self) -> str:
+        """The platform key that encrypts sensitive request fields: the public key when configured
+        (as WeChat recommends), else the platform certificate valid longest."""
+        if self.public_key_id and self.public_key_id in self.platform_keys:
+            return self.public_key_id
+        return _longest_valid(self.platform_certificates)
 
     def __repr__(self) -> str:  # never show keys in a traceback or a log
         return f"<WeChat Pay credentials mchid={self.mchid}>"
@@ -213,9 +219,6 @@ def _credentials(account) -> _Credentials:
         }
         if config.get("public_key_id") and config.get("public_key"):
             keys[str(config["public_key_id"])] = load_public_key(config["public_key"])
-        encryption_serial = str(config.get("public_key_id") or "") if config.get("public_key") else ""
-        if not encryption_serial:
-            encryption_serial = _longest_valid(config.get("platform_certificates") or {})
         apiv3_key = str(secret.get("apiv3_key") or "").encode()
         if len(apiv3_key) != 32:
             raise _Misconfigured("the APIv3 key must be 32 bytes")
@@ -233,9 +236,9 @@ def _credentials(account) -> _Credentials:
             notify_url=str(config.get("notify_url") or ""),
             platform_keys=keys,
             public_key_id=str(config.get("public_key_id") or ""),
-            encryption_serial=encryption_serial,
             private_key=load_private_key(str(secret.get("private_key") or "")),
             apiv3_key=apiv3_key,
+            platform_certificates=dict(config.get("platform_certificates") or {}),
         )
     except (ValueError, TypeError, KeyError) as exc:
         # Our own messages name a field; a parser's might quote what it parsed, so only its type.
@@ -508,7 +511,7 @@ class WechatPayProvider(Provider):
         serial = ""
         if kind == "USER_BANK_CARD":
             creds = self.creds
-            serial = creds.encryption_serial
+            serial = creds.encryption_serial()
             key = creds.platform_keys.get(serial)
             if key is None:
                 raise ProviderError("no WeChat Pay platform key to encrypt the card with")
