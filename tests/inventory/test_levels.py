@@ -337,3 +337,20 @@ def test_alerts_endpoint_lists_open_alerts_of_the_store(
         str(other_store.pk)
     ]
     assert clerk_api.get("/api/staff/v1/stock/alerts", {"store_id": str(other_store.pk)}).status_code == 404
+
+
+def test_a_sale_below_the_threshold_keeps_the_one_open_alert_and_sends_no_second_stock_low(
+    hq_api, merchant, store, sku, give
+):
+    from mendian.integrations.models import OutboxEvent
+
+    give(store, sku, 6)
+    hq_api.put(THRESHOLDS, {"items": [{"sku_id": str(sku.pk), "threshold": 10}]})
+    assert StockAlert.objects.filter(resolved_at__isnull=True).count() == 1
+    lows = OutboxEvent.objects.filter(event_type="stock.low").count()
+
+    services.stock_reserve(store=store, lines=[(sku.pk, 2)], reference="O20260012")  # stock only fell
+
+    open_alerts = StockAlert.objects.filter(resolved_at__isnull=True)
+    assert open_alerts.count() == 1 and open_alerts.get().available == 6
+    assert OutboxEvent.objects.filter(event_type="stock.low").count() == lows

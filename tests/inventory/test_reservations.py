@@ -220,3 +220,34 @@ def test_set_expiry_holds_a_paid_order_past_the_sweep(store, sku, give):
     assert services.stock_reservation_set_expiry(reference="PAID", expires_at=None) is False
     with pytest.raises(ValidationFailed):
         services.stock_reservation_set_expiry(reference="PAID", expires_at=dt.datetime(2030, 1, 1))
+
+
+def test_a_new_orders_reservation_joins_the_callers_transaction_and_a_refusal_dooms_it(store, sku, give):
+    from django.db import connection, transaction
+
+    give(store, sku, 1)
+    # Inside the order's transaction, as order_create opens it (the outer one stands for the test's).
+    with pytest.raises(Conflict) as refused, transaction.atomic(), transaction.atomic(savepoint=False):
+        try:
+            services.stock_reserve(
+                store=store, lines=[(sku.pk, 2)], reference="O20260009", new_reference=True
+            )
+        finally:
+            # No savepoint of its own: the caller's transaction can only be rolled back.
+            assert connection.needs_rollback
+    assert refused.value.code == "out_of_stock"
+    assert level(store, sku) == (1, 0) and not Reservation.objects.filter(reference="O20260009").exists()
+
+    with transaction.atomic():
+        held = services.stock_reserve(
+            store=store, lines=[(sku.pk, 1)], reference="O20260010", new_reference=True
+        )
+    assert [r.quantity for r in held] == [1] and level(store, sku) == (1, 1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_orders_reservation_outside_a_transaction_is_a_programming_error(store, sku, give):
+    give(store, sku, 1)
+    with pytest.raises(RuntimeError):
+        services.stock_reserve(store=store, lines=[(sku.pk, 1)], reference="O20260011", new_reference=True)
+    assert level(store, sku) == (1, 0)

@@ -466,7 +466,7 @@ def stock_reserve(
     """
     reference = _check_reference(reference)
     if new_reference and not connection.in_atomic_block:
-        raise AssertionError("new_reference needs the caller's transaction")
+        raise RuntimeError("stock_reserve(new_reference=True) must run inside the caller's transaction")
     wanted = check_lines(lines, merge=True)
     if expires_at is not None and timezone.is_naive(expires_at):
         raise ValidationFailed(
