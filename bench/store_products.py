@@ -1,8 +1,9 @@
 """Benchmark: a store's product list, `GET /api/v1/stores/{id}/products?limit=20`.
 
 Seeds PostgreSQL database `mendian_bench_catalog` (recreated each run unless --reuse) with one
-merchant, one store and 300 products of 1-3 variants with photos, some store price overrides and
-delistings, all written through the catalog services. Then it starts the real server
+merchant, two stores and 300 products of 1-3 variants with photos, some store price overrides and
+delistings, and stock at both stores (about one variant in seven sold out), all written through the
+catalog and inventory services. Then it starts the real server
 (`mendian serve --no-worker`, MENDIAN_BENCH=1) and measures, three times each, median reported:
 
 - baseline: the minimal Django JSON view (`/api/v1/bench/ping`) on the same server and middleware;
@@ -103,7 +104,8 @@ def _photo(rng: random.Random) -> io.BytesIO:
 
 
 def seed(env: dict[str, str]) -> None:
-    """One merchant, two stores, 300 products through the real services (runs in a child process)."""
+    """One merchant, two stores, 300 products and their stock through the real services (runs in a
+    child process)."""
     setup_django(env)
     from mendian.catalog import services
     from mendian.catalog.barcodes import ean13_complete
@@ -168,7 +170,15 @@ def seed(env: dict[str, str]) -> None:
             )
         if number % 20 == 7:
             services.store_listing_set(actor=actor, store=stores[0], product=product, listed=False)
-    from mendian.catalog.models import Product
+    from mendian.catalog.models import Product, Sku
+    from mendian.inventory.services import stock_adjust
+
+    # Live stock, as a store in service has it: most variants on the shelf, some sold out (缺货), so
+    # every page's `available` is worked out from real stock levels.
+    for sku in Sku.objects.filter(merchant=merchant).order_by("pk"):
+        for store in stores:
+            if rng.random() < 0.85:
+                stock_adjust(actor=actor, store=store, sku=sku, delta=rng.randint(1, 60), reason="correction")
 
     Product.objects.filter(merchant=merchant).update(sales_count=0)
     for product in Product.objects.filter(merchant=merchant):

@@ -1,5 +1,6 @@
 """The store product list's shortcuts give what the general paths give: its query read without
-validating plain input, and its statement prepared on PostgreSQL."""
+validating plain input, and its statement prepared on PostgreSQL, whose plan reads the stock of the
+page's products only."""
 
 import pytest
 from django.db import connection
@@ -7,8 +8,11 @@ from django.test import RequestFactory
 from ninja.errors import ValidationError as NinjaValidationError
 from pydantic import ValidationError as PydanticValidationError
 
-from mendian.catalog import api, schemas
+from mendian.catalog import api, schemas, store_list
+from mendian.catalog.models import Product, Sku
+from mendian.inventory.models import StockLevel
 from tests.catalog.test_consumer_api import _list
+from tests.catalog.test_live_stock import give
 from tests.factories import CategoryFactory
 
 URL = "/api/v1/stores/1/products"
@@ -113,3 +117,59 @@ def test_cursor_pages_of_one_shape_share_one_prepared_statement(api, store, dair
     statements = _prepared_store_list_statements()
     assert len(statements) == 2, statements
     assert sum("= ANY(" in statement for statement in statements) == 1
+
+
+def _stock_level_rows_read(plan: dict) -> int:
+    """Rows the plan read from inventory_stocklevel, over every loop of every node that scans it."""
+    own = (
+        plan["Actual Rows"] * plan["Actual Loops"]
+        if plan.get("Relation Name") == "inventory_stocklevel"
+        else 0
+    )
+    return own + sum(_stock_level_rows_read(child) for child in plan.get("Plans", []))
+
+
+@postgresql_only
+@pytest.mark.parametrize("sort", ["default", "price", "new", "sales"])
+def test_a_page_reads_the_stock_of_its_own_products_only(store, dairy, make_product, sort):
+    # `available` is worked out per row of the page. As an EXISTS, PostgreSQL's generic plan (the
+    # one prepared statements run) could hash every in-stock variant of the store for each page.
+    for index in range(40):
+        product = make_product(dairy, f"牛奶{index}", prices=(500 + index,), sales_count=index)
+        give(store, product.variants.get(), 5)
+    # The rest of a real store's stock: variants of a product no longer sold, all in stock here.
+    retired = make_product(dairy, "停售商品")
+    Product.objects.filter(pk=retired.pk).update(is_active=False)
+    skus = Sku.objects.bulk_create(
+        Sku(product=retired, merchant_id=store.merchant_id, sku_code=f"R{index:05d}", price=100)
+        for index in range(3000)
+    )
+    StockLevel.objects.bulk_create(StockLevel(store=store, sku=sku, on_hand=9) for sku in skus)
+    captured = []
+
+    def capture(execute, sql, params, many, context):
+        captured.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(capture):
+        rows = store_list.product_rows(
+            store_id=store.pk,
+            merchant_id=store.merchant_id,
+            filters=store_list.ListFilters(),
+            sort=sort,
+            after=None,
+            relevance_to=None,
+            offset=0,
+            limit=6,
+        )
+    assert len(rows) == 6 and all(row[store_list.AVAILABLE] for row in rows)
+    ((sql, params),) = captured
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+        cursor.execute("SET plan_cache_mode = force_generic_plan")
+        try:
+            cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}", params)
+            (plan,) = cursor.fetchone()[0]
+        finally:
+            cursor.execute("RESET plan_cache_mode")
+    assert _stock_level_rows_read(plan["Plan"]) <= 6

@@ -88,7 +88,7 @@ def product_rows(
     limit: int,
 ) -> list[tuple]:
     """Up to `limit` rows in list order, as tuples in the order of the constants above (ID …
-    AVAILABLE; `tag_index` is the stored "|tag|tag|" text, `available` 0/1 or a boolean).
+    AVAILABLE; `tag_index` is the stored "|tag|tag|" text, `available` 0 or 1).
 
     Keyset sorts continue `after` the (key, id) of the previous page's last row; relevance order
     (name matches `relevance_to` first, then sales, then newest) pages by `offset`.
@@ -99,9 +99,18 @@ def product_rows(
         f"EXISTS (SELECT 1 FROM {sku} s JOIN {_table(StockLevel)} sl ON sl.sku_id = s.id "  # noqa: S608
         "WHERE s.product_id = p.id AND s.is_active = %s AND sl.store_id = %s AND sl.on_hand > sl.reserved)"
     )
+    # The same test as a scalar subquery for the `available` column: PostgreSQL runs it once per
+    # row of the page, after the sort and the limit, probing two indexes. As EXISTS its generic plan
+    # could instead hash every in-stock variant of the store for each page, which costs as much as
+    # the store's whole catalogue.
+    available = (
+        f"COALESCE((SELECT 1 FROM {sku} s JOIN {_table(StockLevel)} sl ON sl.sku_id = s.id "  # noqa: S608
+        "WHERE s.product_id = p.id AND s.is_active = %s AND sl.store_id = %s AND sl.on_hand > sl.reserved "
+        "LIMIT 1), 0)"
+    )
     select = (
         f"SELECT p.id, p.name, p.subtitle, p.brand, p.tag_index, p.sales_count, p.position, {PRICE}, "  # noqa: S608
-        f"p.cover_image, p.cover_thumbnail, {in_stock} "
+        f"p.cover_image, p.cover_thumbnail, {available} "
         f"FROM {_table(Product)} p "
         f"LEFT JOIN {_table(StoreProductPrice)} pp ON pp.product_id = p.id AND pp.store_id = %s"
     )
