@@ -3,7 +3,8 @@ on the payment settings page (desktop and phone), HQ records that the customer w
 row leaves the list and the refund is done; the order page then shows the store's note and how the
 refund was settled.
 
-Screenshots land in var/screenshots/hq-abnormal-refunds-{desktop,phone}.png."""
+Screenshots land in var/screenshots/hq-abnormal-refunds-{desktop,phone}.png and
+hq-abnormal-refund-card-phone.png (the form for paying the customer's card)."""
 
 from types import SimpleNamespace
 
@@ -136,6 +137,18 @@ def test_hq_sees_an_abnormal_refund_on_a_phone(live_server, abnormal, phone_page
         box = button.bounding_box()
         assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
 
+    # The card form opens in place: bank, number (digit keyboard), holder, wholly on the screen.
+    row.locator("summary", has_text="退到顾客的其他银行卡").click()
+    card_form = row.locator("form.ops-card-form")
+    expect(card_form).to_be_visible()
+    expect(card_form.get_by_label("开户银行")).to_contain_text("工商银行")
+    assert card_form.get_by_label("银行卡号").get_attribute("inputmode") == "numeric"
+    card_form.scroll_into_view_if_needed()
+    screenshot(page, "hq-abnormal-refund-card-phone", full_page=False)
+    assert _scroll_width(page) <= 390, f"the page scrolls sideways ({_scroll_width(page)}px)"
+    box = card_form.get_by_role("button", name="请微信支付退到此卡").bounding_box()
+    assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+
 
 def test_hq_records_an_abnormal_refund_paid_offline(live_server, abnormal, desktop_page, screenshot):
     page, base = _patient(desktop_page), live_server.url
@@ -147,6 +160,8 @@ def test_hq_records_an_abnormal_refund_paid_offline(live_server, abnormal, deskt
     row = section.locator(f"[data-refund='{refund.pk}']")
     expect(row).to_contain_text(order.number)
     expect(section.locator(".section-head .chip")).to_have_text("1 笔待处理")
+    row.locator("summary", has_text="退到顾客的其他银行卡").click()
+    expect(row.locator("form.ops-card-form")).to_be_visible()
     section.scroll_into_view_if_needed()
     screenshot(page, "hq-abnormal-refunds-desktop", full_page=True)
 

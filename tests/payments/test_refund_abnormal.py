@@ -501,6 +501,46 @@ def test_the_payment_settings_page_lists_abnormal_refunds_and_settles_them(
     assert f'data-refund="{cancelled.pk}"' not in console.get("/hq/payments/").content.decode()
 
 
+def test_the_payment_settings_page_has_wechat_pay_pay_the_customers_card(
+    hq_api, wechat_gateway, cancelled, placed, caplog
+):
+    from django.test import Client
+
+    console = Client()
+    console.force_login(hq_api.staff)
+    go_abnormal(wechat_gateway, cancelled, "notification")
+    page = console.get("/hq/payments/").content.decode()
+    assert 'name="bank_type"' in page and 'value="ICBC_DEBIT"' in page
+
+    before = state(cancelled, placed)
+    for card, problem in (
+        ({**CARD, "bank_type": ""}, "请选择开户银行"),
+        ({**CARD, "bank_account": "6222 0202 x"}, "银行卡号应为 10–32 位数字"),
+        ({**CARD, "real_name": "  "}, "请填写持卡人姓名"),
+    ):
+        response = console.post(
+            "/hq/payments/", {"refund_id": cancelled.pk, "method": "user_bank_card", **card}, follow=True
+        )
+        assert problem in response.content.decode()
+    assert state(cancelled, placed) == before and wechat_gateway.abnormal_requests == []
+
+    typed = {**CARD, "bank_account": "6222 0202 0011 2233 445"}  # grouped as printed on the card
+    with caplog.at_level(logging.DEBUG):
+        response = console.post(
+            "/hq/payments/",
+            {"refund_id": cancelled.pk, "method": "user_bank_card", "note": "顾客来电提供新卡", **typed},
+            follow=True,
+        )
+    page = response.content.decode()
+    assert "已请微信支付退到顾客的银行卡" in page
+    [received] = wechat_gateway.abnormal_requests
+    assert received["type"] == "USER_BANK_CARD" and {key: received[key] for key in CARD} == CARD
+    assert state(cancelled, placed)[:2] == ("pending", "user_bank_card")
+    assert f'data-refund="{cancelled.pk}"' not in page
+    for value in (CARD["bank_account"], typed["bank_account"], CARD["real_name"]):
+        assert value not in page and value not in caplog.text
+
+
 def test_another_merchants_console_cannot_settle_the_refund(
     make_staff_api, other_merchant, wechat_gateway, cancelled, placed
 ):

@@ -13,6 +13,7 @@ from mendian.payments import selectors as payment_selectors
 from mendian.payments import services as payment_services
 from mendian.payments.accounts import PROVIDERS, provider_account_save, provider_accounts_for_merchant
 from mendian.payments.models import RESOLUTION_NOTE_MAX_LENGTH, RefundResolution
+from mendian.payments.providers.base import BankCard
 from mendian.web.auth import forbidden, hq_view
 from mendian.web.hq_console.common import error_message
 from mendian.web.hq_console.context import current_merchant_id, render_hq
@@ -23,6 +24,31 @@ CAPABILITY = "payments.manage"
 ABNORMAL_REFUNDS_SHOWN = 50
 ABNORMAL_REASONS = {
     "WeChat Pay: ABNORMAL": gettext_lazy("微信支付无法退到顾客账户（如银行卡已注销）"),
+}
+# The debit cards of the banks most customers hold, by WeChat Pay's bank codes (its API takes any
+# of its codes; the console offers these).
+WECHAT_DEBIT_BANKS = (
+    ("ICBC_DEBIT", gettext_lazy("工商银行")),
+    ("ABC_DEBIT", gettext_lazy("农业银行")),
+    ("BOC_DEBIT", gettext_lazy("中国银行")),
+    ("CCB_DEBIT", gettext_lazy("建设银行")),
+    ("COMM_DEBIT", gettext_lazy("交通银行")),
+    ("PSBC_DEBIT", gettext_lazy("邮储银行")),
+    ("CMB_DEBIT", gettext_lazy("招商银行")),
+    ("CITIC_DEBIT", gettext_lazy("中信银行")),
+    ("CEB_DEBIT", gettext_lazy("光大银行")),
+    ("CMBC_DEBIT", gettext_lazy("民生银行")),
+    ("CIB_DEBIT", gettext_lazy("兴业银行")),
+    ("SPDB_DEBIT", gettext_lazy("浦发银行")),
+    ("GDB_DEBIT", gettext_lazy("广发银行")),
+    ("PAB_DEBIT", gettext_lazy("平安银行")),
+    ("HXB_DEBIT", gettext_lazy("华夏银行")),
+)
+# What a refused card field means to the operator (the service's messages are the API's, in English).
+CARD_PROBLEMS = {
+    "bank_type": gettext_lazy("请选择开户银行"),
+    "bank_account": gettext_lazy("银行卡号应为 10–32 位数字"),
+    "real_name": gettext_lazy("请填写持卡人姓名（最多 50 字）"),
 }
 PROBLEMS = {
     "required": gettext_lazy("启用前必须填写"),
@@ -90,26 +116,43 @@ def _abnormal_refunds(request, merchant_id) -> tuple[list[dict], int]:
     return shown, (len(shown) if len(shown) < ABNORMAL_REFUNDS_SHOWN else qs.count())
 
 
+def _posted_card(request) -> BankCard:
+    """The customer's debit card as typed: the number without the spaces people group it with."""
+    return BankCard(
+        bank_type=request.POST.get("bank_type", "").strip(),
+        bank_account="".join(request.POST.get("bank_account", "").split()),
+        real_name=request.POST.get("real_name", "").strip(),
+    )
+
+
 def _refund_resolve(request):
-    """HQ settles an abnormal refund from the list (`refund_abnormal_resolve`)."""
+    """HQ settles an abnormal refund from the list (`refund_abnormal_resolve`). The card of
+    `user_bank_card` is passed on and never rendered back: the page redirects either way."""
+    method = request.POST.get("method", "")
     try:
         payment_services.refund_abnormal_resolve(
             actor=request.actor,
             refund_id=request.POST.get("refund_id", ""),
-            method=request.POST.get("method", ""),
+            method=method,
             note=request.POST.get("note", ""),
+            bank_card=_posted_card(request) if method == RefundResolution.USER_BANK_CARD else None,
         )
     except DomainError as exc:
-        if (
-            any(error.get("loc") == ["body", "note"] for error in exc.errors or ())
-            and not request.POST.get("note", "").strip()
-        ):
+        fields = [str((error.get("loc") or [""])[-1]) for error in exc.errors or ()]
+        card_problems = [str(CARD_PROBLEMS[field]) for field in fields if field in CARD_PROBLEMS]
+        if "note" in fields and not request.POST.get("note", "").strip():
             messages.error(request, _("请填写线下退款的方式（如：门店现金退还、银行转账）"))
+        elif card_problems:
+            messages.error(request, "；".join(card_problems))
         else:
             messages.error(request, error_message(exc))
     else:
-        if request.POST.get("method") == RefundResolution.OFFLINE:
+        if method == RefundResolution.OFFLINE:
             messages.success(request, _("已记录线下退款，订单的退款已完成"))
+        elif method == RefundResolution.USER_BANK_CARD:
+            messages.success(
+                request, _("已请微信支付退到顾客的银行卡；到账后退款自动完成，如再失败会重新出现在这里")
+            )
         else:
             messages.success(
                 request, _("微信支付将把款项退回商户结算银行账户；请线下退给顾客后，再标记为已线下退款")
@@ -151,6 +194,7 @@ def payment_settings(request):
         "abnormal_refunds": abnormal_refunds,
         "abnormal_count": abnormal_count,
         "note_max": RESOLUTION_NOTE_MAX_LENGTH,
+        "debit_banks": WECHAT_DEBIT_BANKS,
     }
     return render_hq(request, "hq/payments.html", context, nav="payments")
 
