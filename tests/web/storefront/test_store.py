@@ -192,3 +192,29 @@ def test_another_brands_category_is_not_a_filter_here(chain):
     response = Client().get(url(chain.stores["jianghan"]), {"c": chain.categories["bread"].pk})
 
     assert response.status_code == 404
+
+
+def test_special_days_say_all_day_overnight_and_closed_in_the_customers_language(chain):
+    import datetime as dt
+
+    from mendian.stores.models import SpecialDay
+
+    store = chain.stores["jianghan"]
+    SpecialDay.objects.create(
+        store=store, date=dt.date(2030, 12, 31), opens=dt.time(0), closes=dt.time(0), note="跨年夜通宵"
+    )
+    SpecialDay.objects.create(store=store, date=dt.date(2031, 1, 1), opens=dt.time(10), closes=dt.time(2))
+    SpecialDay.objects.create(store=store, date=dt.date(2031, 1, 2), closed=True, note="盘点")
+
+    notices = re.findall(
+        r"<div class=\"notice\" data-special-day>([^<]+)</div>", text_of(Client().get(url(store)))
+    )
+    assert notices == [
+        "12月31日 24小时营业 · 跨年夜通宵",
+        "1月1日 营业 10:00–02:00 次日",
+        "1月2日 休息 · 盘点",
+    ]
+
+    english = Client(headers={"Accept-Language": "en"}).get(url(store))
+    notices = re.findall(r"<div class=\"notice\" data-special-day>([^<]+)</div>", text_of(english))
+    assert notices[:2] == ["Dec 31 open 24 hours · 跨年夜通宵", "Jan 1 open 10:00–02:00 next day"]
