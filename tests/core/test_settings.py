@@ -104,3 +104,34 @@ def test_security_headers_on_pages_and_api(client):
     assert response["Referrer-Policy"] == "same-origin"
     csp = response["Content-Security-Policy"]
     assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp and "script-src 'self'" in csp
+
+
+@pytest.mark.once
+def test_the_embedded_broker_keeps_its_files_in_the_data_dir(tmp_path):
+    # kombu's filesystem transport writes its exchange tables to ./control unless told otherwise:
+    # running `mendian` from a checkout (or any directory) must not litter it.
+    cwd, data = tmp_path / "cwd", tmp_path / "data"
+    cwd.mkdir()
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("MENDIAN_", "DATABASE_URL", "REDIS_URL", "SECRET_KEY", "CELERY_"))
+    }
+    clean.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "mendian.config.settings",
+            "MENDIAN_DATA_DIR": str(data),
+            "MENDIAN_DEMO": "1",
+        }
+    )
+    script = (
+        "import django; django.setup(); from mendian.config.celery import app; "
+        "app.send_task('payments.reconcile_pending')"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=clean, cwd=cwd, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert list(cwd.iterdir()) == []
+    assert (data / "broker" / "control" / "celery.exchange").exists()
+    assert len(list((data / "broker" / "queue").iterdir())) == 1

@@ -282,12 +282,14 @@ OTP_TOTP_ISSUER = "Mendian"
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or REDIS_URL or "filesystem://"
 if CELERY_BROKER_URL == "filesystem://":
     _spool = DATA_DIR / "broker"
-    for sub in ("queue", "processed"):
+    for sub in ("queue", "processed", "control"):
         (_spool / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_spool / "queue"),
         "data_folder_out": str(_spool / "queue"),
         "processed_folder": str(_spool / "processed"),
+        # The exchange tables (kombu's default is ./control, under whatever directory it runs in).
+        "control_folder": str(_spool / "control"),
         "store_processed": False,
     }
 CELERY_RESULT_BACKEND = None
