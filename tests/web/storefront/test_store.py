@@ -211,10 +211,10 @@ def test_special_days_say_all_day_overnight_and_closed_in_the_customers_language
     )
     assert notices == [
         "12月31日 24小时营业 · 跨年夜通宵",
-        "1月1日 营业 10:00–02:00 次日",
+        "1月1日 营业 10:00–次日02:00",
         "1月2日 休息 · 盘点",
     ]
 
     english = Client(headers={"Accept-Language": "en"}).get(url(store))
     notices = re.findall(r"<div class=\"notice\" data-special-day>([^<]+)</div>", text_of(english))
-    assert notices[:2] == ["Dec 31 open 24 hours · 跨年夜通宵", "Jan 1 open 10:00–02:00 next day"]
+    assert notices[:2] == ["Dec 31 open 24 hours · 跨年夜通宵", "Jan 1 open 10:00–02:00 (next day)"]

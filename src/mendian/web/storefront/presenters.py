@@ -64,6 +64,15 @@ def span_text(opens: dt.time, closes: dt.time) -> str:
     return f"{format_hhmm(opens)}–{format_hhmm(closes)}"
 
 
+def special_day_hours(day) -> str:
+    """A special day's hours as the store page announces them: 休息, 24小时营业, or 营业 and the span."""
+    if day.closed:
+        return _("休息")
+    if day.opens == day.closes:
+        return span_text(day.opens, day.closes)
+    return _("营业 %(span)s") % {"span": span_text(day.opens, day.closes)}
+
+
 def store_status(store, at: dt.datetime | None = None) -> dict:
     """{"kind": "open"|"closed"|"paused", "label": "营业中", "detail": "21:00 打烊", "text": "…",
     "today": "07:00–21:00"}: what the badge and the hours line say, in the store's own zone."""

@@ -379,7 +379,10 @@ def store_page(request, store_id):
         "store": store,
         "card": presenters.store_card(store, distance_m=distance),
         "nav": navigation_links(store),
-        "special_days": store_upcoming_special_days(store)[:3],
+        "special_days": [
+            {"date": day.date, "hours": presenters.special_day_hours(day), "note": day.note}
+            for day in store_upcoming_special_days(store)[:3]
+        ],
         "delivery": {
             "radius": presenters.distance_text(store.delivery_radius_m),
             "fee": presenters.price_parts(store.delivery_fee),
