@@ -7,7 +7,13 @@ from django.core import signing
 from django.test import override_settings
 
 from mendian.core.errors import ValidationFailed
-from mendian.core.pagination import decode_cursor, encode_cursor, offset_from_cursor, offset_page
+from mendian.core.pagination import (
+    decode_cursor,
+    decode_int_cursor,
+    encode_cursor,
+    offset_from_cursor,
+    offset_page,
+)
 
 
 def _flip(cursor: str, index: int) -> str:
@@ -94,9 +100,20 @@ def test_offset_cursors():
     assert offset_from_cursor(page["next_cursor"]) == 15
     assert offset_page([1, 2], offset=0, limit=5, total_fetched=2)["next_cursor"] is None
     assert offset_from_cursor(None) == 0
-    for values in (["x"], [-1], [1, 2]):
+    for values in (["x"], [-1], [1, 2], [True]):
         with pytest.raises(ValidationFailed):
             offset_from_cursor(encode_cursor(values))
+
+
+def test_key_cursors_carry_whole_numbers_only():
+    assert decode_int_cursor(None) is None
+    assert decode_int_cursor(encode_cursor([7])) == [7]
+    assert decode_int_cursor(encode_cursor([3, 9]), 2) == [3, 9]
+    # Another size, a bool (a JSON true is not an id), a float, text, or nothing at all.
+    for values, size in (([7], 2), ([3, 9], 1), ([True], 1), ([1.5], 1), (["7"], 1), ([], 1)):
+        with pytest.raises(ValidationFailed) as caught:
+            decode_int_cursor(encode_cursor(values), size)
+        assert caught.value.code == "invalid_cursor"
 
 
 @pytest.mark.django_db

@@ -6,7 +6,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from mendian.accounts.models import SandboxSms, Staff
 from mendian.core.errors import NotFound, ValidationFailed
-from mendian.core.pagination import clamp_limit, decode_cursor, encode_cursor, invalid_cursor
+from mendian.core.pagination import clamp_limit, decode_int_cursor, encode_cursor
 from mendian.core.pii import blind_index, normalize_phone
 from mendian.core.scope import Actor
 from mendian.merchants.models import Merchant
@@ -61,10 +61,8 @@ def staff_list_for_actor(
         qs = qs.filter(store_id=parsed) if parsed else qs.none()
     if is_active is not None:
         qs = qs.filter(is_active=is_active)
-    after = decode_cursor(cursor)
-    if after:
-        if len(after) != 1 or not isinstance(after[0], int):
-            raise invalid_cursor()
+    after = decode_int_cursor(cursor)
+    if after is not None:
         qs = qs.filter(pk__gt=after[0])
     rows = list(qs.order_by("pk")[: limit + 1])
     next_cursor = encode_cursor([rows[limit - 1].pk]) if len(rows) > limit else None

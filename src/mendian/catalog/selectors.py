@@ -32,6 +32,7 @@ from mendian.core.money import money
 from mendian.core.pagination import (
     clamp_limit,
     decode_cursor,
+    decode_int_cursor,
     encode_cursor,
     invalid_cursor,
     newest_first_page,
@@ -696,11 +697,9 @@ def _price_row(sku: Sku, *, base_currency: str, store_price: int | None) -> dict
 def store_prices(*, store: Store, limit: int | None = 20, cursor: str | None = None) -> dict:
     """The store's price overrides, newest SKU first (one query)."""
     limit = clamp_limit(limit)
-    values = decode_cursor(cursor)
+    values = decode_int_cursor(cursor)
     overrides = StorePrice.objects.filter(store_id=store.pk).select_related("sku__product")
     if values is not None:
-        if len(values) != 1 or not isinstance(values[0], int):
-            raise invalid_cursor()
         overrides = overrides.filter(sku_id__lt=values[0])
     rows = list(overrides.order_by("-sku_id")[: limit + 1])
     next_cursor = encode_cursor([rows[limit - 1].sku_id]) if len(rows) > limit else None
@@ -740,11 +739,9 @@ def _listing_row(listing: StoreListing) -> dict:
 def store_listings(*, store: Store, limit: int | None = 20, cursor: str | None = None) -> dict:
     """The store's listing exceptions (products taken off or explicitly put on its shelves; one query)."""
     limit = clamp_limit(limit)
-    values = decode_cursor(cursor)
+    values = decode_int_cursor(cursor)
     listings = StoreListing.objects.filter(store_id=store.pk).select_related("product")
     if values is not None:
-        if len(values) != 1 or not isinstance(values[0], int):
-            raise invalid_cursor()
         listings = listings.filter(product_id__lt=values[0])
     rows = list(listings.order_by("-product_id")[: limit + 1])
     next_cursor = encode_cursor([rows[limit - 1].product_id]) if len(rows) > limit else None

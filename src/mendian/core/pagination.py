@@ -97,6 +97,17 @@ def decode_cursor(cursor: str | None) -> list | None:
     return values
 
 
+def decode_int_cursor(cursor: str | None, size: int = 1) -> list[int] | None:
+    """A cursor of `size` whole numbers (the keys of the last row seen), or None without one;
+    anything else is `422 invalid_cursor`."""
+    values = decode_cursor(cursor)
+    if values is None:
+        return None
+    if len(values) != size or not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        raise invalid_cursor()
+    return values
+
+
 def newest_first_page(
     qs, *, limit: int | None, cursor: str | None, tag: str | None = None
 ) -> tuple[list, str | None]:
@@ -123,9 +134,9 @@ def offset_page(items: list, *, offset: int, limit: int, total_fetched: int) -> 
 
 
 def offset_from_cursor(cursor: str | None) -> int:
-    values = decode_cursor(cursor)
+    values = decode_int_cursor(cursor)
     if values is None:
         return 0
-    if len(values) != 1 or not isinstance(values[0], int) or values[0] < 0:
+    if values[0] < 0:
         raise invalid_cursor()
     return values[0]

@@ -3,7 +3,7 @@
 from django.db.models import Prefetch, QuerySet
 
 from mendian.core.errors import NotFound, ValidationFailed
-from mendian.core.pagination import clamp_limit, decode_cursor, encode_cursor, invalid_cursor
+from mendian.core.pagination import clamp_limit, decode_int_cursor, encode_cursor
 from mendian.core.scope import Actor, Role
 from mendian.integrations.models import (
     ApiKey,
@@ -29,12 +29,8 @@ def _parse_id(raw) -> int | None:
 
 
 def _after(cursor: str | None) -> int | None:
-    values = decode_cursor(cursor)
-    if values is None:
-        return None
-    if len(values) != 1 or not isinstance(values[0], int) or isinstance(values[0], bool):
-        raise invalid_cursor()
-    return values[0]
+    values = decode_int_cursor(cursor)
+    return None if values is None else values[0]
 
 
 def _page(qs: QuerySet, *, limit: int | None, cursor: str | None, newest_first: bool = False) -> dict:

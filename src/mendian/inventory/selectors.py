@@ -21,7 +21,7 @@ from django.db.models.functions import Coalesce
 
 from mendian.catalog.models import Sku
 from mendian.core.errors import NotFound, ValidationFailed
-from mendian.core.pagination import clamp_limit, decode_cursor, encode_cursor, invalid_cursor
+from mendian.core.pagination import clamp_limit, decode_int_cursor, encode_cursor
 from mendian.core.scope import Actor
 from mendian.inventory.models import (
     Reservation,
@@ -43,15 +43,6 @@ from mendian.inventory.rules import (
     parse_id,
 )
 from mendian.stores.models import Store, StoreStatus
-
-
-def _cursor_ints(cursor: str | None, size: int) -> list[int] | None:
-    values = decode_cursor(cursor)
-    if values is None:
-        return None
-    if len(values) != size or not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
-        raise invalid_cursor()
-    return values
 
 
 def _check_status(status: str | None, choices) -> str | None:
@@ -244,7 +235,7 @@ def stock_levels(
     if q:
         q = q.strip()[:100]
         qs = qs.filter(Q(sku__sku_code__icontains=q) | Q(sku__barcode=q) | Q(sku__product__name__icontains=q))
-    after = _cursor_ints(cursor, 2)
+    after = decode_int_cursor(cursor, 2)
     if after:
         qs = qs.filter(Q(store_id__gt=after[0]) | Q(store_id=after[0], sku_id__gt=after[1]))
     rows = list(qs.select_related("store", "sku__product").order_by("store_id", "sku_id")[: limit + 1])
@@ -301,7 +292,7 @@ def stock_movements(
     qs = StockMovement.objects.filter(store_id=store.pk)
     if sku_id not in (None, ""):
         qs = qs.filter(sku_id=sku_for_store(store=store, sku_id=sku_id).pk)
-    after = _cursor_ints(cursor, 1)
+    after = decode_int_cursor(cursor, 1)
     if after:
         qs = qs.filter(pk__lt=after[0])
     rows = list(qs.select_related("sku").order_by("-pk")[: limit + 1])
@@ -344,7 +335,7 @@ def stock_matrix(
     if q:
         q = q.strip()[:100]
         skus = skus.filter(Q(sku_code__icontains=q) | Q(barcode=q) | Q(product__name__icontains=q))
-    after = _cursor_ints(cursor, 1)
+    after = decode_int_cursor(cursor, 1)
     if after:
         skus = skus.filter(pk__gt=after[0])
     sku_rows = list(skus.order_by("pk")[: limit + 1])
@@ -442,7 +433,7 @@ def restock_request_get_for_actor(*, actor: Actor, request_id) -> RestockRequest
 def keyset_page(qs: QuerySet, *, limit: int | None, cursor: str | None) -> tuple[list, str | None]:
     """Newest-first pages of a document list ordered by `-pk`."""
     limit = clamp_limit(limit)
-    after = _cursor_ints(cursor, 1)
+    after = decode_int_cursor(cursor, 1)
     if after:
         qs = qs.filter(pk__lt=after[0])
     return _page(list(qs[: limit + 1]), limit, lambda row: [row.pk])

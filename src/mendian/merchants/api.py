@@ -3,7 +3,7 @@
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
-from mendian.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_cursor, encode_cursor, invalid_cursor
+from mendian.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, decode_int_cursor, encode_cursor
 from mendian.merchants import selectors, services
 from mendian.merchants.schemas import (
     MerchantAdminUpdate,
@@ -31,12 +31,8 @@ class MerchantFilter(PageQuery):
 
 
 def _after_pk(cursor: str | None) -> int:
-    values = decode_cursor(cursor)
-    if values is None:
-        return 0
-    if len(values) != 1 or not isinstance(values[0], int):
-        raise invalid_cursor()
-    return values[0]
+    values = decode_int_cursor(cursor)
+    return 0 if values is None else values[0]
 
 
 def _keyset_page(qs, *, cursor: str | None, limit: int) -> tuple[list, str | None]:

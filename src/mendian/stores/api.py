@@ -7,9 +7,8 @@ from ninja.files import UploadedFile
 from mendian.core.errors import ValidationFailed
 from mendian.core.geo import haversine_m
 from mendian.core.pagination import (
-    decode_cursor,
+    decode_int_cursor,
     encode_cursor,
-    invalid_cursor,
     offset_from_cursor,
     offset_page,
 )
@@ -133,10 +132,8 @@ def stores_list(request, filters: Query[StoreHqFilter]):
         merchant_id=merchant_id,
         at=now,
     ).prefetch_related("photos")
-    cursor = decode_cursor(filters.cursor)
+    cursor = decode_int_cursor(filters.cursor)
     if cursor is not None:
-        if len(cursor) != 1 or not isinstance(cursor[0], int):
-            raise invalid_cursor()
         qs = qs.filter(pk__gt=cursor[0])
     rows = list(qs[: filters.limit + 1])
     page = rows[: filters.limit]
