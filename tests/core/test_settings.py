@@ -15,17 +15,20 @@ PROBE = (
 )
 
 
-def run_settings(tmp_path, **env):
+def run_settings(tmp_path, *, script=PROBE, cwd=None, data_dir=None, **env):
+    """`script` in a fresh interpreter on the production settings, with none of this machine's
+    Mendian environment: only `env`, and `data_dir` (else `tmp_path`) as the data directory."""
     clean = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith(("MENDIAN_", "DATABASE_URL", "REDIS_URL", "SECRET_KEY", "CELERY_"))
     }
     clean.update(
-        {"DJANGO_SETTINGS_MODULE": "mendian.config.settings", "MENDIAN_DATA_DIR": str(tmp_path)}, **env
+        {"DJANGO_SETTINGS_MODULE": "mendian.config.settings", "MENDIAN_DATA_DIR": str(data_dir or tmp_path)},
+        **env,
     )
     return subprocess.run(
-        [sys.executable, "-c", PROBE], env=clean, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", script], env=clean, cwd=cwd, capture_output=True, text=True, timeout=60
     )
 
 
@@ -112,25 +115,11 @@ def test_the_embedded_broker_keeps_its_files_in_the_data_dir(tmp_path):
     # running `mendian` from a checkout (or any directory) must not litter it.
     cwd, data = tmp_path / "cwd", tmp_path / "data"
     cwd.mkdir()
-    clean = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("MENDIAN_", "DATABASE_URL", "REDIS_URL", "SECRET_KEY", "CELERY_"))
-    }
-    clean.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "mendian.config.settings",
-            "MENDIAN_DATA_DIR": str(data),
-            "MENDIAN_DEMO": "1",
-        }
-    )
     script = (
         "import django; django.setup(); from mendian.config.celery import app; "
         "app.send_task('payments.reconcile_pending')"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script], env=clean, cwd=cwd, capture_output=True, text=True, timeout=60
-    )
+    result = run_settings(tmp_path, script=script, cwd=cwd, data_dir=data, MENDIAN_DEMO="1")
     assert result.returncode == 0, result.stderr
     assert list(cwd.iterdir()) == []
     assert (data / "broker" / "control" / "celery.exchange").exists()

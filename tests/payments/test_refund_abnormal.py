@@ -64,6 +64,11 @@ def go_abnormal(gateway, refund, how: str) -> None:
         assert services.refund_send(refund_id=refund.pk) == "abnormal"
 
 
+# `state` of the 11.50 refund once WeChat Pay paid it back to the merchant: still abnormal, still
+# held, the request approved but not refunded.
+RETURNED_TO_MERCHANT = ("abnormal", "merchant_bank_card", "paid", 1150, "approved", "cancelled")
+
+
 def state(refund, placed) -> tuple:
     """What a refund's result changes: the refund, the payment's held amount, the order's request."""
     refund.refresh_from_db()
@@ -207,14 +212,7 @@ def test_money_returned_to_the_merchant_in_wechats_platform_is_still_owed_to_the
         )
 
     # Recorded as returned to the merchant: HQ's only way left is to pay the customer offline.
-    assert state(cancelled, placed) == (
-        "abnormal",
-        "merchant_bank_card",
-        "paid",
-        1150,
-        "approved",
-        "cancelled",
-    )
+    assert state(cancelled, placed) == RETURNED_TO_MERCHANT
     refused = resolve(hq_api, cancelled, method="user_bank_card", **CARD)
     assert refused.status_code == 409 and refused.json()["code"] == "refund_returned_to_merchant"
     assert resolve(hq_api, cancelled, method="offline", note="门店现金").status_code == 200
@@ -329,14 +327,7 @@ def test_hq_has_wechat_pay_return_an_abnormal_refund_to_the_merchants_bank_accou
         }
     ]
     # The buyer still has not got the money: abnormal, held, marked returned to the merchant.
-    assert state(cancelled, placed) == (
-        "abnormal",
-        "merchant_bank_card",
-        "paid",
-        1150,
-        "approved",
-        "cancelled",
-    )
+    assert state(cancelled, placed) == RETURNED_TO_MERCHANT
     # WeChat now calls it SUCCESS (paid to the merchant): that settles nothing here.
     services.payments_reconcile_pending(now=later(60))
     assert (
