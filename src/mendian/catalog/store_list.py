@@ -95,19 +95,16 @@ def product_rows(
     """
     sku = _table(Sku)
     # Whether some active variant can be bought at the store now: live stock, in the same statement.
-    in_stock = (
-        f"EXISTS (SELECT 1 FROM {sku} s JOIN {_table(StockLevel)} sl ON sl.sku_id = s.id "  # noqa: S608
-        "WHERE s.product_id = p.id AND s.is_active = %s AND sl.store_id = %s AND sl.on_hand > sl.reserved)"
+    # As a filter it is an EXISTS; as the `available` column a scalar subquery, which PostgreSQL runs
+    # once per row of the page, after the sort and the limit, probing two indexes (as an EXISTS its
+    # generic plan could instead hash every in-stock variant of the store for each page, which costs
+    # as much as the store's whole catalogue).
+    stock_test = (
+        f"FROM {sku} s JOIN {_table(StockLevel)} sl ON sl.sku_id = s.id "
+        "WHERE s.product_id = p.id AND s.is_active = %s AND sl.store_id = %s AND sl.on_hand > sl.reserved"
     )
-    # The same test as a scalar subquery for the `available` column: PostgreSQL runs it once per
-    # row of the page, after the sort and the limit, probing two indexes. As EXISTS its generic plan
-    # could instead hash every in-stock variant of the store for each page, which costs as much as
-    # the store's whole catalogue.
-    available = (
-        f"COALESCE((SELECT 1 FROM {sku} s JOIN {_table(StockLevel)} sl ON sl.sku_id = s.id "  # noqa: S608
-        "WHERE s.product_id = p.id AND s.is_active = %s AND sl.store_id = %s AND sl.on_hand > sl.reserved "
-        "LIMIT 1), 0)"
-    )
+    in_stock = f"EXISTS (SELECT 1 {stock_test})"
+    available = f"COALESCE((SELECT 1 {stock_test} LIMIT 1), 0)"
     select = (
         f"SELECT p.id, p.name, p.subtitle, p.brand, p.tag_index, p.sales_count, p.position, {PRICE}, "  # noqa: S608
         f"p.cover_image, p.cover_thumbnail, {available} "
