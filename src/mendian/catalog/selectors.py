@@ -216,34 +216,41 @@ def _category_parents(merchant_id: int) -> dict[int, int | None]:
     return dict(Category.objects.filter(merchant_id=merchant_id).values_list("id", "parent_id"))
 
 
-def _subtree(parents: dict[int, int | None], category_id: int) -> list[int] | None:
-    if category_id not in parents:
-        return None
+def _subtrees(parents: dict[int, int | None]) -> dict[int, list[int]]:
+    """{category id: it and every category below it}, for every category in `parents`."""
     children: dict[int | None, list[int]] = defaultdict(list)
     for pk, parent_id in parents.items():
         children[parent_id].append(pk)
-    found, frontier = [], [category_id]
-    while frontier:
-        current = frontier.pop()
-        if current in found:
-            continue
-        found.append(current)
-        frontier.extend(children[current])
-    return found
+
+    def below(category_id: int) -> list[int]:
+        found, frontier = [], [category_id]
+        while frontier:
+            current = frontier.pop()
+            if current in found:
+                continue
+            found.append(current)
+            frontier.extend(children[current])
+        return found
+
+    return {pk: below(pk) for pk in parents}
+
+
+def _category_subtrees(merchant_id: int) -> dict[int, list[int]]:
+    return _subtrees(_category_parents(merchant_id))
 
 
 def category_with_descendants(*, merchant_id: int, category_id: int) -> list[int] | None:
     """The category and every category below it (one query), or None when it is not the merchant's."""
-    return _subtree(_category_parents(merchant_id), category_id)
+    return _category_subtrees(merchant_id).get(category_id)
 
 
 def _category_filter_ids(merchant_id: int, category_id) -> list[int]:
     """A list filter's categories: the tree comes from the cache, valid until the next catalog write."""
     pk = _reference_id(category_id, field="query.category", code="unknown_category", what="category")
-    parents = page_cache.by_catalog_version(
-        merchant_id, "category-parents", lambda: _category_parents(merchant_id)
+    subtrees = page_cache.by_catalog_version(
+        merchant_id, "category-subtrees", lambda: _category_subtrees(merchant_id)
     )
-    ids = _subtree(parents, pk)
+    ids = subtrees.get(pk)
     if ids is None:
         raise ValidationFailed(
             "No such category.",

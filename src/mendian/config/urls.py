@@ -4,6 +4,7 @@ from django.conf import settings
 from django.urls import include, path, re_path
 from django.views.static import serve as serve_media
 
+from mendian.catalog import api as catalog_api
 from mendian.config.api import consumer_api, hq_api, open_api, staff_api
 from mendian.core import views as core_views
 from mendian.payments import views as payment_views
@@ -11,6 +12,8 @@ from mendian.payments import views as payment_views
 # Django tries these in order; the storefront API, the busiest by far, goes first. No two
 # prefixes overlap, so the order changes nothing that resolves.
 urlpatterns = [
+    # The storefront's hottest request, straight to its handler (see the view's docstring).
+    path("api/v1/stores/<str:store_id>/products", catalog_api.store_products_direct, name="store-products"),
     path("api/v1/", consumer_api.urls),
     path("healthz", core_views.healthz, name="healthz"),
     path("readyz", core_views.readyz, name="readyz"),
