@@ -1,3 +1,6 @@
+import pytest
+
+
 def test_unknown_api_path_is_problem_json(api, db):
     response = api.get("/api/v1/no-such-thing")
     assert response.status_code == 404
@@ -15,3 +18,26 @@ def test_every_response_carries_a_request_id(api, db):
     response = api.get("/healthz", headers={"X-Request-ID": "abc12345-fixed"})
     assert response["X-Request-ID"] == "abc12345-fixed"
     assert len(api.get("/healthz")["X-Request-ID"]) == 32
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("post", "/api/v1/stores/1/products", "GET"),  # routed straight to its handler
+        ("delete", "/api/v1/categories", "GET"),  # through ninja
+        ("put", "/api/staff/v1/me", "GET"),
+        ("patch", "/api/hq/v1/stores", "GET, POST"),
+    ],
+)
+def test_a_method_the_path_does_not_take_is_problem_json(api, db, method, path, allow):
+    response = getattr(api, method)(path)
+    assert response.status_code == 405
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["code"] == "method_not_allowed"
+    assert sorted(response["Allow"].split(", ")) == sorted(allow.split(", "))
+
+
+def test_pages_keep_their_own_405(api, db):
+    response = api.get("/hq/logout/")
+    assert response.status_code == 405
+    assert response["Content-Type"] != "application/problem+json"

@@ -118,13 +118,23 @@ class BrowserOnlyMiddleware:
 
 
 class ApiErrorMiddleware:
-    """Outside ninja's own handlers (URL misses, middleware errors), API paths still answer problem+json."""
+    """Outside ninja's own handlers (URL misses, middleware errors, a method the path does not
+    take), API paths still answer problem+json."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        return self.get_response(request)
+        response = self.get_response(request)
+        if response.status_code == 405 and request.path.startswith(API_PREFIX):
+            # Ninja and Django answer an unsupported method with a bare text/html 405.
+            return problem_response(
+                405,
+                "method_not_allowed",
+                f"{request.method} is not allowed here.",
+                headers={"Allow": response.get("Allow", "")},
+            )
+        return response
 
     def process_exception(self, request, exception):
         if not request.path.startswith(API_PREFIX):
