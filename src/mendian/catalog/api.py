@@ -189,7 +189,8 @@ def store_products_direct(request, store_id: str):
     Ninja's per-request work (finding the operation, a provisional response, validating the path
     parameter into a model) cost about a tenth of a page read from the database, and this handler
     parses its own path and query. Errors go through the consumer API's own handlers and other
-    methods get ninja's own 405, so every reply is what the ninja route would give.
+    methods get the 405 ninja gives (which ApiErrorMiddleware turns into problem+json for both),
+    so every reply is what the ninja route would give.
     """
     if request.method != "GET":
         return HttpResponseNotAllowed(["GET"], content=b"Method not allowed")

@@ -216,32 +216,38 @@ def _category_parents(merchant_id: int) -> dict[int, int | None]:
     return dict(Category.objects.filter(merchant_id=merchant_id).values_list("id", "parent_id"))
 
 
-def _subtrees(parents: dict[int, int | None]) -> dict[int, list[int]]:
-    """{category id: it and every category below it}, for every category in `parents`."""
+def _children(parents: dict[int, int | None]) -> dict[int | None, list[int]]:
     children: dict[int | None, list[int]] = defaultdict(list)
     for pk, parent_id in parents.items():
         children[parent_id].append(pk)
+    return children
 
-    def below(category_id: int) -> list[int]:
-        found, frontier = [], [category_id]
-        while frontier:
-            current = frontier.pop()
-            if current in found:
-                continue
-            found.append(current)
-            frontier.extend(children[current])
-        return found
 
-    return {pk: below(pk) for pk in parents}
+def _descendants(children: dict[int | None, list[int]], category_id: int) -> list[int]:
+    """The category and every category below it."""
+    found, frontier = [], [category_id]
+    while frontier:
+        current = frontier.pop()
+        if current in found:
+            continue
+        found.append(current)
+        frontier.extend(children[current])
+    return found
 
 
 def _category_subtrees(merchant_id: int) -> dict[int, list[int]]:
-    return _subtrees(_category_parents(merchant_id))
+    """{category id: it and every category below it} for every category of the merchant."""
+    parents = _category_parents(merchant_id)
+    children = _children(parents)
+    return {pk: _descendants(children, pk) for pk in parents}
 
 
 def category_with_descendants(*, merchant_id: int, category_id: int) -> list[int] | None:
     """The category and every category below it (one query), or None when it is not the merchant's."""
-    return _category_subtrees(merchant_id).get(category_id)
+    parents = _category_parents(merchant_id)
+    if category_id not in parents:
+        return None
+    return _descendants(_children(parents), category_id)
 
 
 def _category_filter_ids(merchant_id: int, category_id) -> list[int]:
