@@ -1,4 +1,9 @@
+import json
+
 import pytest
+
+from mendian.core.errors import problem_response
+from mendian.core.middleware import ApiErrorMiddleware
 
 
 def test_unknown_api_path_is_problem_json(api, db):
@@ -41,3 +46,12 @@ def test_pages_keep_their_own_405(api, db):
     response = api.get("/hq/logout/")
     assert response.status_code == 405
     assert response["Content-Type"] != "application/problem+json"
+
+
+def test_a_405_already_in_problem_json_keeps_its_own_detail(rf):
+    def view(request):
+        return problem_response(405, "method_not_allowed", "Refunds are created, never replaced.")
+
+    response = ApiErrorMiddleware(view)(rf.put("/api/v1/anything"))
+    assert response.status_code == 405
+    assert json.loads(response.content)["detail"] == "Refunds are created, never replaced."

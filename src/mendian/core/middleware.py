@@ -15,7 +15,7 @@ from django.http import Http404
 from django.utils import translation
 from django.utils.module_loading import import_string
 
-from mendian.core.errors import DomainError, domain_error_response, problem_response
+from mendian.core.errors import PROBLEM_CONTENT_TYPE, DomainError, domain_error_response, problem_response
 from mendian.core.logging import request_id_var
 
 logger = logging.getLogger("mendian.request")
@@ -126,7 +126,11 @@ class ApiErrorMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        if response.status_code == 405 and request.path.startswith(API_PREFIX):
+        if (
+            response.status_code == 405
+            and request.path.startswith(API_PREFIX)
+            and response.get("Content-Type") != PROBLEM_CONTENT_TYPE
+        ):
             # Ninja and Django answer an unsupported method with a bare text/html 405.
             return problem_response(
                 405,

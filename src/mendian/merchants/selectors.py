@@ -7,14 +7,12 @@ from mendian.core.scope import Actor
 from mendian.merchants.models import Merchant
 
 MERCHANT_HEADER = "X-Mendian-Merchant"
-_MERCHANT_META_KEY = "HTTP_" + MERCHANT_HEADER.upper().replace("-", "_")
 _CACHE_ATTR = "_mendian_merchant_context"
 
 
 def merchant_code(request) -> str:
-    """The `X-Mendian-Merchant` code a consumer request names, normalised ("" for none). Read from
-    the WSGI environ: `request.headers` would first copy every header of the request."""
-    return request.META.get(_MERCHANT_META_KEY, "").strip().lower()
+    """The `X-Mendian-Merchant` code a consumer request names, normalised ("" for none)."""
+    return request.headers.get(MERCHANT_HEADER, "").strip().lower()
 
 
 def merchant_context(request) -> Merchant | None:
