@@ -5,6 +5,7 @@ import datetime as dt
 import factory
 
 from mendian.accounts.models import Customer, Staff
+from mendian.catalog import shelf
 from mendian.catalog.models import Category, Product, Sku
 from mendian.core.pii import blind_index
 from mendian.core.scope import Role
@@ -47,6 +48,12 @@ class StoreFactory(factory.django.DjangoModelFactory):
             OpeningHours(store=self, weekday=day, opens=opens, closes=closes) for day, opens, closes in spans
         )
 
+    @factory.post_generation
+    def shelve(self, create, extracted, **kwargs):
+        # What store_create does: the storefront's list reads the store's shelf.
+        if create:
+            shelf.refresh(merchant_id=self.merchant_id, store_ids=[self.pk])
+
 
 class CategoryFactory(factory.django.DjangoModelFactory):
     class Meta:
@@ -59,22 +66,35 @@ class CategoryFactory(factory.django.DjangoModelFactory):
 class ProductFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Product
+        skip_postgeneration_save = True
 
     merchant = factory.SubFactory(MerchantFactory)
     category = factory.SubFactory(CategoryFactory, merchant=factory.SelfAttribute("..merchant"))
     name = factory.Sequence(lambda n: f"商品{n}")
     min_price = 1000
 
+    @factory.post_generation
+    def shelve(self, create, extracted, **kwargs):
+        # What the catalog services do after each write: the storefront's list reads the shelves.
+        if create:
+            shelf.refresh(merchant_id=self.merchant_id, product_ids=[self.pk])
+
 
 class SkuFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Sku
+        skip_postgeneration_save = True
 
     product = factory.SubFactory(ProductFactory)
     merchant = factory.SelfAttribute("product.merchant")
     sku_code = factory.Sequence(lambda n: f"SKU{n:05d}")
     specs = factory.LazyFunction(lambda: {"规格": "标准"})
     price = 1000
+
+    @factory.post_generation
+    def shelve(self, create, extracted, **kwargs):
+        if create:
+            shelf.refresh(merchant_id=self.merchant_id, product_ids=[self.product_id])
 
 
 class StaffFactory(factory.django.DjangoModelFactory):

@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from mendian.catalog import cache as page_cache
-from mendian.catalog import services
+from mendian.catalog import services, shelf
 from mendian.catalog.models import Product
 from mendian.core.scope import Actor
 from tests.catalog.helpers import money
@@ -31,6 +31,7 @@ def make_product():
             # Sales are counted by orders, not set by HQ: put the figure in place directly.
             Product.objects.filter(pk=product.pk).update(sales_count=sales_count)
             product.sales_count = sales_count
+            shelf.refresh(merchant_id=product.merchant_id, product_ids=[product.pk])
         return product
 
     return make

@@ -6,6 +6,7 @@ from django.core.cache import cache
 from django.test import override_settings
 
 from mendian.catalog import cache as page_cache
+from mendian.catalog import shelf
 from mendian.catalog.models import Product
 from mendian.stores.models import StoreStatus
 
@@ -23,9 +24,10 @@ def _names(api, store):
 
 
 def _write_from_another_process(product, name):
-    """A write another server process made: the row and the shared version move, this process's
-    memory does not."""
+    """A write another server process made: the row, its shelf and the shared version move, this
+    process's memory does not."""
     Product.objects.filter(pk=product.pk).update(name=name)
+    shelf.refresh(merchant_id=product.merchant_id, product_ids=[product.pk])
     cache.incr(f"catalog:version:{product.merchant_id}")
 
 
@@ -61,6 +63,7 @@ def test_pages_expire_after_their_ttl_even_in_memory(api, store, dairy, make_pro
     milk = make_product(dairy, "牛奶")
     assert _names(api, store) == ["牛奶"]
     Product.objects.filter(pk=milk.pk).update(name="改名不升版本")  # no version bump at all
+    shelf.refresh(merchant_id=milk.merchant_id, product_ids=[milk.pk])
     clock.advance(5)
     assert _names(api, store) == ["牛奶"]
     clock.advance(6)
@@ -77,6 +80,7 @@ def test_a_page_copied_into_memory_keeps_its_original_expiry(
     clock.advance(8)
     assert _names(api, store) == ["牛奶"]
     Product.objects.filter(pk=milk.pk).update(name="新名")
+    shelf.refresh(merchant_id=milk.merchant_id, product_ids=[milk.pk])
     clock.advance(3)  # t=11: past the page's 10 s although this process copied it at t=8
     cache.clear()
     assert _names(api, store) == ["新名"]

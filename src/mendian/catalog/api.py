@@ -4,7 +4,6 @@ call one selector or service, render."""
 from types import SimpleNamespace
 from urllib.parse import parse_qsl
 
-import orjson
 from django.conf import settings
 from django.http import HttpResponse, HttpResponseNotAllowed
 from django.views.decorators.csrf import csrf_exempt
@@ -161,7 +160,7 @@ def store_products(request, store_id: str):
         scope, lambda: store_public_get(store_id=pk, merchant=merchant_context(request))
     )
     version = page_cache.page_version(store.merchant_id, store.pk) if key else None
-    page = selectors.store_products(
+    body = selectors.store_products_json(
         store=store,
         category_id=query.category,
         q=query.q,
@@ -174,8 +173,6 @@ def store_products(request, store_id: str):
         limit=query.limit,
         cursor=query.cursor,
     )
-    # The same bytes as json.dumps(page, ensure_ascii=False, separators=(",", ":")).encode().
-    body = orjson.dumps(page)
     if key is not None:
         page_cache.page_set(key, store_id=pk, merchant_id=store.merchant_id, version=version, body=body)
     return _json_bytes(body)

@@ -165,3 +165,38 @@ class StoreProductPrice(models.Model):
             models.UniqueConstraint(fields=["store", "product"], name="store_product_price_unique"),
             models.CheckConstraint(condition=Q(price_from__gte=0), name="store_product_price_non_negative"),
         ]
+
+
+class ShelfItem(models.Model):
+    """One product as a store's product list shows it: the storefront's per-store read model.
+
+    Kept by `catalog.shelf` from the catalog, store prices, listings and live stock, in the same
+    transaction as each change, so a list page is one index range scan over the store's rows
+    instead of joins and stock probes per product. A row exists exactly where the product is sold:
+    active, and not delisted at the store.
+
+    `card` is the list item's JSON object without its photos and availability, left open (no
+    closing brace): the list query appends `image`, `thumbnail` (the photo names, already
+    URI-encoded, behind the storage's current base URL) and `available`, so neither a change of
+    media URL nor of stock rewrites it.
+    """
+
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="+")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="shelf_items")
+    category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="+")
+    position = models.PositiveIntegerField()
+    sales_count = models.PositiveIntegerField()
+    price_from = models.PositiveIntegerField(help_text="fen; the lowest active variant's price here")
+    in_stock = models.BooleanField(help_text="some active variant can be bought here now")
+    card = models.TextField()
+    image = models.CharField(max_length=765, blank=True, default="")
+    thumbnail = models.CharField(max_length=765, blank=True, default="")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["store", "product"], name="shelf_item_unique")]
+        indexes = [
+            models.Index(fields=["store", "position", "-product"], name="shelf_default_order_idx"),
+            models.Index(fields=["store", "-sales_count", "-product"], name="shelf_sales_order_idx"),
+            models.Index(fields=["store", "price_from", "-product"], name="shelf_price_order_idx"),
+            models.Index(fields=["store", "-price_from", "-product"], name="shelf_price_desc_order_idx"),
+        ]

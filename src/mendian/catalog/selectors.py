@@ -8,6 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from functools import lru_cache
 
+import orjson
 from django.core.files.storage import FileSystemStorage, storages
 from django.db.models import (
     Count,
@@ -87,35 +88,6 @@ def _media_url(name: str | None) -> str | None:
     if type(storage) is FileSystemStorage:
         return _filesystem_url(storage.base_url, name)
     return storage.url(name)
-
-
-# base URL -> {file name: URL}: plain dict lookups for list pages, which render two per item.
-# Keyed by the storage's current base URL (looked up once per page), so MEDIA_URL/STORAGES changes
-# are followed; bounded by starting afresh when full.
-_LIST_URLS: dict[str, dict[str, str]] = {}
-_LIST_URLS_MAX = 16384
-
-
-def _page_media_url():
-    """`_media_url` for one page: the storage is resolved once, not per image."""
-    storage = storages["default"]
-    if type(storage) is not FileSystemStorage:
-        return _media_url
-    base_url = storage.base_url
-    urls = _LIST_URLS.get(base_url)
-    if urls is None or len(urls) >= _LIST_URLS_MAX:
-        _LIST_URLS.clear()
-        urls = _LIST_URLS[base_url] = {}
-
-    def url(name: str | None) -> str | None:
-        if not name:
-            return None
-        found = urls.get(name)
-        if found is None:
-            found = urls[name] = base_url + filepath_to_uri(name)
-        return found
-
-    return url
 
 
 def _stock_for(store: Store, sku_ids: Iterable[int]) -> dict[int, int]:
@@ -336,25 +308,12 @@ def _newest_first_page(qs: QuerySet, *, limit: int, cursor: str | None) -> tuple
 
 
 # --- the store's product list ----------------------------------------------------------------------
-def _list_items(rows: list[tuple], currency: str, media_url=_media_url) -> list[dict]:
-    """The product list's items from `store_list.product_rows` tuples, in one pass (the
-    storefront's hottest loop)."""
-    return [
-        {
-            "id": str(id_),
-            "name": name,
-            "subtitle": subtitle,
-            "brand": brand,
-            # tag_index ("|新品|热卖|") holds the tags in order, already text: no JSON to parse.
-            "tags": tag_index[1:-1].split("|") if tag_index else [],
-            "image": media_url(image),
-            "thumbnail": media_url(thumbnail),
-            "price_from": {"amount": int(price_from), "currency": currency},
-            "available": bool(available),
-            "sales_count": sales_count,
-        }
-        for id_, name, subtitle, brand, tag_index, sales_count, _, price_from, image, thumbnail, available in rows
-    ]
+def _media_base_json() -> str:
+    """The media storage's base URL, escaped for a JSON string: list items' photo URLs are this
+    followed by the shelf's URI-encoded file names, which is what `FileSystemStorage.url` builds
+    (the storage `config/settings.py` configures; a storage whose URLs are not its base URL and
+    the name, signed ones say, would need the list to ask it per photo)."""
+    return orjson.dumps(storages["default"].base_url).decode()[1:-1]
 
 
 def _list_cursor(cursor: str | None, sort: str) -> tuple | int | None:
@@ -378,7 +337,7 @@ def _list_cursor(cursor: str | None, sort: str) -> tuple | int | None:
     return tuple(ints)
 
 
-def store_products(
+def _store_products_page(
     *,
     store: Store,
     category_id=None,
@@ -392,16 +351,8 @@ def store_products(
     limit: int | None = 20,
     cursor: str | None = None,
     in_stock: bool = False,
-) -> dict:
-    """One page of what `store` sells: `{items, next_cursor}` (one query, live stock included;
-    the category tree of a category filter comes from the cache).
-
-    `available` says whether some active variant can be bought at the store now; `in_stock` keeps
-    only such products.
-
-    Prices are the store's (its override, else the base price); `price_from` is the lowest over
-    the active variants. Without `sort` the order is relevance for a search, else HQ's shelf order.
-    """
+) -> tuple[list[str], str | None]:
+    """The page's items as JSON texts, and the next page's cursor (see `store_products`)."""
     limit = clamp_limit(limit)
     if sort is not None and sort not in SORTS:
         raise ValidationFailed(
@@ -432,7 +383,7 @@ def store_products(
     position = _list_cursor(cursor, sort_name)
     rows = store_list.product_rows(
         store_id=store.pk,
-        merchant_id=store.merchant_id,
+        media_base=_media_base_json(),
         filters=filters,
         sort=sort_name,
         after=None if by_relevance else position,
@@ -443,20 +394,35 @@ def store_products(
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
-        last = rows[-1]
+        key, product_id, _ = rows[-1]
         if by_relevance:
             next_cursor = encode_cursor([sort_name, (position or 0) + limit])
-        elif sort_name in store_list.KEY_COLUMNS:
-            next_cursor = encode_cursor(
-                [sort_name, last[store_list.KEY_COLUMNS[sort_name]], last[store_list.ID]]
-            )
+        elif store_list.KEYSETS[sort_name][0] is not None:
+            next_cursor = encode_cursor([sort_name, key, product_id])
         else:
-            next_cursor = encode_cursor([sort_name, last[store_list.ID]])
+            next_cursor = encode_cursor([sort_name, product_id])
+    return [row[store_list.ITEM_JSON] for row in rows], next_cursor
 
-    return {
-        "items": _list_items(rows, store.merchant.currency, _page_media_url()),
-        "next_cursor": next_cursor,
-    }
+
+def store_products(*, store: Store, **query) -> dict:
+    """One page of what `store` sells: `{items, next_cursor}`, read from the store's shelf (one
+    query, live stock included; the category tree of a category filter comes from the cache).
+
+    Query: category_id, q, barcode, sort, price_min, price_max, brand, tags, limit, cursor,
+    in_stock. `available` says whether some active variant can be bought at the store now;
+    `in_stock` keeps only such products.
+
+    Prices are the store's (its override, else the base price); `price_from` is the lowest over
+    the active variants. Without `sort` the order is relevance for a search, else HQ's shelf order.
+    """
+    items, next_cursor = _store_products_page(store=store, **query)
+    return {"items": [orjson.loads(item) for item in items], "next_cursor": next_cursor}
+
+
+def store_products_json(*, store: Store, **query) -> bytes:
+    """`store_products` as the API's JSON body, joined from the shelf's item texts unparsed."""
+    items, next_cursor = _store_products_page(store=store, **query)
+    return b'{"items":[' + ",".join(items).encode() + b'],"next_cursor":' + orjson.dumps(next_cursor) + b"}"
 
 
 # --- one product at a store --------------------------------------------------------------------

@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from mendian.catalog import search
+from mendian.catalog import search, shelf
 from mendian.catalog.barcodes import barcode_check
 from mendian.catalog.cache import catalog_version_bump
 from mendian.catalog.images import ProcessedImage, process_image
@@ -488,6 +488,7 @@ def product_create(*, actor: Actor, data: dict) -> Product:
             if processed:
                 _save_images(product, processed, 0, saved_files)
                 _refresh_cover(product)
+            shelf.refresh(merchant_id=merchant.pk, product_ids=[product.pk])
             catalog_version_bump(merchant.pk)
     except IntegrityError as exc:
         _delete_files(saved_files)
@@ -549,6 +550,7 @@ def product_update(*, actor: Actor, product: Product, data: dict) -> Product:
                 _refresh_store_price_summaries(product_ids=[product.pk])
             _refresh_product(product)
             product.save()
+            shelf.refresh(merchant_id=product.merchant_id, product_ids=[product.pk])
             catalog_version_bump(product.merchant_id)
     except IntegrityError as exc:
         raise _integrity_conflict(exc) from exc
@@ -577,6 +579,7 @@ def product_image_add_processed(*, actor: Actor, product: Product, processed: Pr
             last = locked.images.aggregate(last=Max("position"))["last"]
             (image,) = _save_images(locked, [processed], 0 if last is None else last + 1, saved_files)
             _refresh_cover(locked)
+            shelf.refresh(merchant_id=product.merchant_id, product_ids=[product.pk])
             catalog_version_bump(product.merchant_id)
     except BaseException:
         _delete_files(saved_files)
@@ -592,6 +595,7 @@ def product_image_remove(*, actor: Actor, image: ProductImage) -> None:
     with transaction.atomic():
         image.delete()
         _refresh_cover(product)
+        shelf.refresh(merchant_id=product.merchant_id, product_ids=[product.pk])
         catalog_version_bump(product.merchant_id)
         transaction.on_commit(lambda: _delete_files(files))
 
@@ -616,6 +620,7 @@ def product_image_reorder(*, actor: Actor, product: Product, image_ids: list) ->
             image.position = position
         ProductImage.objects.bulk_update(ordered, ["position"])
         _refresh_cover(product)
+        shelf.refresh(merchant_id=product.merchant_id, product_ids=[product.pk])
         catalog_version_bump(product.merchant_id)
     return ordered
 
@@ -643,6 +648,7 @@ def store_price_set(*, actor: Actor, store: Store, sku: Sku, price: Money) -> St
         _lock_products([sku.product_id])
         store_price, _ = StorePrice.objects.update_or_create(store=store, sku=sku, defaults={"price": amount})
         _refresh_store_price_summaries(product_ids=[sku.product_id], store_ids=[store.pk])
+        shelf.refresh(merchant_id=store.merchant_id, product_ids=[sku.product_id], store_ids=[store.pk])
         catalog_version_bump(store.merchant_id)
     return store_price
 
@@ -656,6 +662,7 @@ def store_price_clear(*, actor: Actor, store: Store, sku: Sku) -> None:
         _lock_products([sku.product_id])
         StorePrice.objects.filter(store=store, sku=sku).delete()
         _refresh_store_price_summaries(product_ids=[sku.product_id], store_ids=[store.pk])
+        shelf.refresh(merchant_id=store.merchant_id, product_ids=[sku.product_id], store_ids=[store.pk])
         catalog_version_bump(store.merchant_id)
 
 
@@ -725,6 +732,7 @@ def store_prices_apply(*, actor: Actor, store: Store, entries: list[dict]) -> li
         if created:
             StorePrice.objects.bulk_create(created)
         _refresh_store_price_summaries(product_ids=product_ids, store_ids=[store.pk])
+        shelf.refresh(merchant_id=store.merchant_id, product_ids=product_ids, store_ids=[store.pk])
         catalog_version_bump(store.merchant_id)
     return sku_ids
 
@@ -742,6 +750,7 @@ def store_listing_set(*, actor: Actor, store: Store, product: Product, listed: b
         listing, _ = StoreListing.objects.update_or_create(
             store=store, product=product, defaults={"is_listed": listed}
         )
+        shelf.refresh(merchant_id=store.merchant_id, product_ids=[product.pk], store_ids=[store.pk])
         catalog_version_bump(store.merchant_id)
     return listing
 
@@ -780,5 +789,6 @@ def store_listings_apply(*, actor: Actor, store: Store, entries: list[dict]) -> 
             for pk, listed in wanted.items()
             if pk not in existing
         )
+        shelf.refresh(merchant_id=store.merchant_id, product_ids=product_ids, store_ids=[store.pk])
         catalog_version_bump(store.merchant_id)
     return product_ids

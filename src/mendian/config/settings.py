@@ -366,6 +366,13 @@ CELERY_BEAT_SCHEDULE = {
     "orders-expire-unpaid": {"task": "orders.expire_unpaid", "schedule": 60.0},
     "orders-autocomplete-delivered": {"task": "orders.autocomplete_delivered", "schedule": 600.0},
     "orders-flag-no-shows": {"task": "orders.flag_no_shows", "schedule": 600.0},
+    # The safety net for stock reservations nobody released (orders release their own on expiry).
+    "inventory-release-expired-reservations": {
+        "task": "inventory.release_expired_reservations",
+        "schedule": 300.0,
+    },
+    # 销量 for the storefront's sales sort, recounted from orders (the order path never counts them).
+    "catalog-refresh-sales-counts": {"task": "catalog.refresh_sales_counts", "schedule": 600.0},
     # Open payments past their order's deadline are settled by asking the provider (lost callbacks).
     "payments-reconcile-pending": {"task": "payments.reconcile_pending", "schedule": 120.0},
 }

@@ -32,6 +32,7 @@ from django.utils import timezone
 from mendian.accounts import services as account_services
 from mendian.accounts.models import Staff
 from mendian.catalog import services as catalog_services
+from mendian.catalog import shelf
 from mendian.catalog.barcodes import ean13_complete
 from mendian.catalog.images import ProcessedImage, image_from_pil
 from mendian.catalog.models import Category, Product, ProductImage, Sku, StoreListing, StorePrice
@@ -445,6 +446,7 @@ class DemoSeeder:
                 # Units sold come from orders; the demo starts with a history, so it sets the
                 # denormalised counter once, when it creates the product.
                 Product.objects.filter(pk=product.pk).update(sales_count=demo_sales_count(item))
+                shelf.refresh(merchant_id=merchant.pk, product_ids=[product.pk])
                 self.report.created["product"] += 1
                 self.report.created["SKU"] += len(item.variants)
             products[item.code] = product

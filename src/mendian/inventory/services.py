@@ -15,6 +15,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
+from mendian.catalog import shelf
 from mendian.catalog.cache import stock_version_bump
 from mendian.catalog.models import Sku
 from mendian.core import rows
@@ -307,16 +308,17 @@ def stock_alerts_refresh(
     return new
 
 
-def _sold_out_flips(levels: list[StockLevel], moved: dict[tuple[int, int], int]) -> set[int]:
-    """Stores where some SKU went from available to sold out or back (`moved`: each level's change
-    of available units in this transaction). Only such a flip changes a product list, which shows
-    in stock / sold out per product; exact numbers are read live by the product page."""
-    stores = set()
+def _sold_out_flips(levels: list[StockLevel], moved: dict[tuple[int, int], int]) -> set[tuple[int, int]]:
+    """(store, SKU) pairs where the SKU went from available to sold out or back (`moved`: each
+    level's change of available units in this transaction). Only such a flip changes a product
+    list, which shows in stock / sold out per product; exact numbers are read live by the product
+    page."""
+    flips = set()
     for level in levels:
         delta = moved.get((level.store_id, level.sku_id), 0)
         if delta and (level.available > 0) != (level.available - delta > 0):
-            stores.add(level.store_id)
-    return stores
+            flips.add((level.store_id, level.sku_id))
+    return flips
 
 
 def on_stock_changed(levels: list[StockLevel], *, moved: dict[tuple[int, int], int] | None = None) -> None:
@@ -325,19 +327,27 @@ def on_stock_changed(levels: list[StockLevel], *, moved: dict[tuple[int, int], i
     available stock changed by (None: not known, treated as a possible flip).
 
     What follows a change of stock: low-stock alerts and their `stock.low` webhook events (outbox,
-    same transaction), and the storefront's cached product lists of a store where a SKU sold out
-    or came back (their stock version moves now and again after the commit).
+    same transaction), and, where a SKU sold out or came back, its product's availability on the
+    store's shelf (`catalog.shelf`, same transaction) and the store's cached product lists (their
+    stock version moves now and again after the commit).
 
     Every writer of stock levels or thresholds must call it (or `stock_alerts_refresh`): when stock
     only fell and nothing is low, the open alerts are not even looked at, so an alert left open by
-    a writer that skipped it would stay open until the level's next rise.
+    a writer that skipped it would stay open until the level's next rise. It locks shelf rows, so
+    a transaction calls it after its last change of stock (see `shelf._locked`).
     """
     only_fell = moved is not None and all(
         moved.get((level.store_id, level.sku_id), 0) < 0 for level in levels
     )
     stock_alerts_refresh(levels=levels, only_fell=only_fell)
-    flipped = {level.store_id for level in levels} if moved is None else _sold_out_flips(levels, moved)
-    for store_id in sorted(flipped):
+    flips = (
+        {(level.store_id, level.sku_id) for level in levels}
+        if moved is None
+        else _sold_out_flips(levels, moved)
+    )
+    if flips:
+        shelf.refresh_availability(flips)
+    for store_id in sorted({store_id for store_id, _ in flips}):
         stock_version_bump(store_id)
 
 

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from mendian.catalog import shelf
 from mendian.catalog.images import process_image
 from mendian.core.errors import Conflict, NotFound, ValidationFailed
 from mendian.core.geo import wgs84_to_gcj02
@@ -397,6 +398,7 @@ def store_create(*, actor: Actor, data: dict) -> Store:
     _replace_hours(store, children["opening_hours"])
     if children.get("special_days"):
         _replace_special_days_from(store, children["special_days"], dt.date.min)
+    shelf.refresh(merchant_id=merchant.pk, store_ids=[store.pk])
     return store
 
 
