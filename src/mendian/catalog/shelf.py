@@ -1,8 +1,8 @@
 """Keeps `ShelfItem`, the per-store read model of the storefront's product list.
 
 A store's list page is read from its shelf rows alone (`store_list`): one index range scan, each
-row carrying its sort keys and its item's JSON. The rules of what a store sells live here, in
-`_SELLABLE`: the merchant's active products not delisted at the store, priced by the store's
+row carrying its sort keys and its item's JSON. The list's rules live here, in `_sellable_sql`:
+the merchant's active products not delisted at the store, priced by the store's
 override (`StoreProductPrice`) else the base price, available when some active variant has stock
 there. Every writer of those inputs refreshes the rows it touched, inside its own transaction:
 
@@ -10,7 +10,7 @@ there. Every writer of those inputs refreshes the rows it touched, inside its ow
 - inventory's change hook, when a variant sells out at a store or comes back: `refresh_availability`;
 - a new store: `refresh(store_ids=[…])`; the periodic sales recount: `refresh(product_ids=…)`.
 
-`rebuild` (the `mendian shelf_rebuild` command) recomputes everything, for data written around the
+`rebuild` (the `mendian rebuild-shelves` command) recomputes everything, for data written around the
 services (a restored backup, hand-written SQL). A refresh writes only rows that differ, so
 repeating one is cheap and changes nothing.
 """
@@ -69,7 +69,7 @@ def _sellable_sql(*, product_count: int | None, store_count: int | None) -> str:
     return sql
 
 
-def card(
+def _card(
     *, product_id: int, name, subtitle, brand, tag_index, price_from: int, sales_count: int, currency
 ) -> str:
     """A list item's JSON object without `image`, `thumbnail` and `available`, left open."""
@@ -111,7 +111,7 @@ def _wanted_rows(merchant: Merchant, product_ids: list[int] | None, store_ids: l
                     sales_count,
                     price_from,
                     bool(in_stock),
-                    card(
+                    _card(
                         product_id=product_id,
                         name=name,
                         subtitle=subtitle,
@@ -127,18 +127,17 @@ def _wanted_rows(merchant: Merchant, product_ids: list[int] | None, store_ids: l
     return wanted
 
 
-def _locked(rows):
-    """`rows` with their row locks taken, in (store, product) order, which every shelf writer
-    follows; shelf rows are the last rows a writer locks (after products or stock levels).
+def _lock_products(products) -> None:
+    """Row locks on these products, in key order, taken by every shelf writer before it reads what
+    the rows should say, in a statement that starts after the locks and so sees every change
+    committed by a writer that held them. Stock writers take them after their stock levels.
 
     Two orders selling out different variants of one product would otherwise each compute its
     availability from a snapshot without the other's change, and the later write would say "in
-    stock" with nothing left. Waiting for the lock, and reading stock in a statement that starts
-    after it, serialises them.
-    """
-    if not connection.features.has_select_for_update:
-        return rows.order_by("store_id", "product_id")
-    return rows.select_for_update(of=("self",)).order_by("store_id", "product_id")
+    stock" with nothing left; a product relisted at a store as it sells out there could be added
+    "in stock". NO KEY UPDATE, so order lines referencing the products (KEY SHARE) do not wait."""
+    if connection.features.has_select_for_update:
+        list(products.select_for_update(no_key=True).order_by("pk").values_list("pk"))
 
 
 def refresh(
@@ -162,17 +161,14 @@ def refresh(
         if store_ids is not None:
             existing_rows = existing_rows.filter(store_id__in=store_ids)
         # Lock first, then read what the rows should say: a statement that starts after the locks
-        # sees every change committed by a writer that held them. The products' locks serialise
-        # refreshes of one product (rows about to be added cannot be locked yet); the rows' locks
-        # serialise them with `refresh_availability`.
+        # sees every change committed by a writer that held them.
         products = Product.objects.filter(merchant_id=merchant_id)
         if product_ids is not None:
             products = products.filter(pk__in=product_ids)
-        if connection.features.has_select_for_update:
-            list(products.select_for_update().order_by("pk").values_list("pk"))
+        _lock_products(products)
         existing = {
             (row[0], row[1]): (row[2], row[3:])
-            for row in _locked(existing_rows).values_list("store_id", "product_id", "pk", *_COLUMNS)
+            for row in existing_rows.values_list("store_id", "product_id", "pk", *_COLUMNS)
         }
         wanted = _wanted_rows(merchant, product_ids, store_ids)
         stale = sorted(pk for key, (pk, _) in existing.items() if key not in wanted)
@@ -197,7 +193,7 @@ def refresh(
 def refresh_availability(pairs: Iterable[tuple[int, int]]) -> None:
     """After stock moved, inside the writer's transaction: (store_id, sku_id) pairs whose variant
     sold out or came back there. Sets each affected shelf row's `in_stock` from live stock, after
-    locking the rows (see `_locked`)."""
+    locking the products (see `_lock_products`)."""
     pairs = set(pairs)
     if not pairs:
         return
@@ -205,17 +201,13 @@ def refresh_availability(pairs: Iterable[tuple[int, int]]) -> None:
         Sku.objects.filter(pk__in={sku_id for _, sku_id in pairs}).values_list("pk", "product_id")
     )
     rows = sorted({(store_id, product_of[sku_id]) for store_id, sku_id in pairs if sku_id in product_of})
+    _lock_products(Product.objects.filter(pk__in={product_id for _, product_id in rows}))
     shelf = _table(ShelfItem)
     with connection.cursor() as cursor:
         for start in range(0, len(rows), _CHUNK // 2):
             chunk = rows[start : start + _CHUNK // 2]
             keys = [value for row in chunk for value in row]
             these = f"(store_id, product_id) IN ({', '.join(['(%s, %s)'] * len(chunk))})"
-            if connection.features.has_select_for_update:
-                cursor.execute(
-                    f"SELECT 1 FROM {shelf} WHERE {these} ORDER BY store_id, product_id FOR UPDATE",  # noqa: S608
-                    keys,
-                )
             cursor.execute(
                 f"UPDATE {shelf} SET in_stock = "  # noqa: S608
                 f"CASE WHEN {_stock_test(f'{shelf}.product_id', f'{shelf}.store_id')} THEN %s ELSE %s END "

@@ -333,8 +333,9 @@ def on_stock_changed(levels: list[StockLevel], *, moved: dict[tuple[int, int], i
 
     Every writer of stock levels or thresholds must call it (or `stock_alerts_refresh`): when stock
     only fell and nothing is low, the open alerts are not even looked at, so an alert left open by
-    a writer that skipped it would stay open until the level's next rise. It locks shelf rows, so
-    a transaction calls it after its last change of stock (see `shelf._locked`).
+    a writer that skipped it would stay open until the level's next rise. It locks the flipped
+    products' rows, so a transaction calls it after its last change of stock (see
+    `shelf._lock_products`).
     """
     only_fell = moved is not None and all(
         moved.get((level.store_id, level.sku_id), 0) < 0 for level in levels
