@@ -1,7 +1,7 @@
 """The per-store shelf (`catalog.shelf`), which the storefront's product list reads: every write
 through the services leaves it as a full recompute would, a new store sells the catalogue at once,
-rows written around the services are repaired by `mendian rebuild_shelves`, and two orders selling
-out a product's last variants concurrently leave it sold out."""
+rows written around the services are repaired by `mendian rebuild-shelves`, and concurrent writers
+(two orders selling out a product's last variants, a relisting as it sells out) leave it sold out."""
 
 import threading
 import time
@@ -183,6 +183,44 @@ def test_an_emptied_shelf_is_filled_after_migrating(api, store, dairy, make_prod
     assert _names(api, store, sort="new") == ["牛奶"]
 
 
+def _second_while_first_is_open(first, second) -> None:
+    """Runs `first()` in a transaction kept open until `second()`, in another thread and
+    connection, has started and had half a second to block on a lock or to read past it."""
+    first_done, second_started = threading.Event(), threading.Event()
+    errors = []
+
+    def run(work, before=None, after=None):
+        try:
+            if before:
+                before()
+            work()
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+            if after:
+                after()
+
+    def first_in_open_transaction():
+        with transaction.atomic():
+            first()
+            first_done.set()
+            second_started.wait(10)
+            time.sleep(0.5)
+
+    threads = [
+        threading.Thread(target=run, args=(first_in_open_transaction,), kwargs={"after": first_done.set}),
+        threading.Thread(
+            target=run, args=(second,), kwargs={"before": lambda: (first_done.wait(10), second_started.set())}
+        ),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert not errors and not any(thread.is_alive() for thread in threads)
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_orders_selling_out_a_products_last_variants_at_once_leave_it_sold_out(
@@ -195,39 +233,12 @@ def test_two_orders_selling_out_a_products_last_variants_at_once_leave_it_sold_o
     give(store, small, 1)
     give(store, large, 1)
     assert _page(api, store)["items"][0]["available"] is True
-    first_reserved, second_started = threading.Event(), threading.Event()
-    errors = []
 
-    def first():
-        # Sells out `small` and keeps its transaction open until the second order is under way.
-        try:
-            with transaction.atomic():
-                stock.stock_reserve(store=store, lines=[(small.pk, 1)], reference="26120300000011")
-                first_reserved.set()
-                second_started.wait(10)
-                time.sleep(0.5)  # the second order is now waiting for the shelf row, or has read it
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    def second():
-        try:
-            first_reserved.wait(10)
-            second_started.set()
-            stock.stock_reserve(store=store, lines=[(large.pk, 1)], reference="26120300000012")
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=first), threading.Thread(target=second)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    assert not errors and not any(thread.is_alive() for thread in threads)
-    # Without the shelf row's lock the second order read stock before the first committed, saw
+    _second_while_first_is_open(
+        lambda: stock.stock_reserve(store=store, lines=[(small.pk, 1)], reference="26120300000011"),
+        lambda: stock.stock_reserve(store=store, lines=[(large.pk, 1)], reference="26120300000012"),
+    )
+    # Without the product's lock the second order read stock before the first committed, saw
     # `small` still there and wrote "in stock" last.
     assert _page(api, store)["items"][0]["available"] is False
     assert shelf.refresh(merchant_id=store.merchant_id) == 0
@@ -241,41 +252,13 @@ def test_a_product_relisted_as_it_sells_out_is_added_sold_out(api, store, dairy,
     milk = make_product(dairy, "牛奶")
     sku = milk.variants.get()
     give(store, sku, 1)
-    services.store_listing_set(actor=Actor.system(store.merchant_id), store=store, product=milk, listed=False)
-    sold, relisting = threading.Event(), threading.Event()
-    errors = []
+    hq = Actor.system(store.merchant_id)
+    services.store_listing_set(actor=hq, store=store, product=milk, listed=False)
 
-    def order():
-        # Sells the last unit and keeps its transaction open while HQ relists the product.
-        try:
-            with transaction.atomic():
-                stock.stock_reserve(store=store, lines=[(sku.pk, 1)], reference="26120300000021")
-                sold.set()
-                relisting.wait(10)
-                time.sleep(0.5)
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    def relist():
-        try:
-            sold.wait(10)
-            relisting.set()
-            services.store_listing_set(
-                actor=Actor.system(store.merchant_id), store=store, product=milk, listed=True
-            )
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=order), threading.Thread(target=relist)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    assert not errors and not any(thread.is_alive() for thread in threads)
+    _second_while_first_is_open(
+        lambda: stock.stock_reserve(store=store, lines=[(sku.pk, 1)], reference="26120300000021"),
+        lambda: services.store_listing_set(actor=hq, store=store, product=milk, listed=True),
+    )
     # There was no shelf row to lock: without the product's lock the relisting read stock before
     # the order committed and added the row "in stock".
     assert _page(api, store)["items"][0]["available"] is False

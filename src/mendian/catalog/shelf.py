@@ -18,7 +18,6 @@ repeating one is cheap and changes nothing.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from functools import cache
 
 import orjson
 from django.db import connection, transaction
@@ -26,6 +25,7 @@ from django.utils.encoding import filepath_to_uri
 
 from mendian.catalog.cache import catalog_version_bump
 from mendian.catalog.models import Product, ShelfItem, Sku, StoreListing, StoreProductPrice
+from mendian.core.rows import table
 from mendian.inventory.models import StockLevel
 from mendian.merchants.models import Merchant
 from mendian.stores.models import Store
@@ -35,15 +35,10 @@ _CHUNK = 500
 _COLUMNS = ("category_id", "position", "sales_count", "price_from", "in_stock", "card", "image", "thumbnail")
 
 
-@cache
-def _table(model) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
-
-
 def _stock_test(product: str, store: str) -> str:
     """SQL: some active variant of `product` can be bought at `store` now (two bound True/…)."""
     return (
-        f"EXISTS (SELECT 1 FROM {_table(Sku)} s JOIN {_table(StockLevel)} sl ON sl.sku_id = s.id "  # noqa: S608
+        f"EXISTS (SELECT 1 FROM {table(Sku)} s JOIN {table(StockLevel)} sl ON sl.sku_id = s.id "  # noqa: S608
         f"WHERE s.product_id = {product} AND s.is_active = %s AND sl.store_id = {store} "
         "AND sl.on_hand > sl.reserved)"
     )
@@ -56,10 +51,10 @@ def _sellable_sql(*, product_count: int | None, store_count: int | None) -> str:
         "COALESCE(pp.price_from, p.min_price), "
         f"CASE WHEN {_stock_test('p.id', 'st.id')} THEN 1 ELSE 0 END, "
         "p.name, p.subtitle, p.brand, p.tag_index, p.cover_image, p.cover_thumbnail "
-        f"FROM {_table(Product)} p JOIN {_table(Store)} st ON st.merchant_id = p.merchant_id "
-        f"LEFT JOIN {_table(StoreProductPrice)} pp ON pp.product_id = p.id AND pp.store_id = st.id "
+        f"FROM {table(Product)} p JOIN {table(Store)} st ON st.merchant_id = p.merchant_id "
+        f"LEFT JOIN {table(StoreProductPrice)} pp ON pp.product_id = p.id AND pp.store_id = st.id "
         "WHERE p.merchant_id = %s AND p.is_active = %s "
-        f"AND NOT EXISTS (SELECT 1 FROM {_table(StoreListing)} l "
+        f"AND NOT EXISTS (SELECT 1 FROM {table(StoreListing)} l "
         "WHERE l.product_id = p.id AND l.store_id = st.id AND l.is_listed = %s)"
     )
     if product_count is not None:
@@ -202,7 +197,7 @@ def refresh_availability(pairs: Iterable[tuple[int, int]]) -> None:
     )
     rows = sorted({(store_id, product_of[sku_id]) for store_id, sku_id in pairs if sku_id in product_of})
     _lock_products(Product.objects.filter(pk__in={product_id for _, product_id in rows}))
-    shelf = _table(ShelfItem)
+    shelf = table(ShelfItem)
     with connection.cursor() as cursor:
         for start in range(0, len(rows), _CHUNK // 2):
             chunk = rows[start : start + _CHUNK // 2]
