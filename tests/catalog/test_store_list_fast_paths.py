@@ -18,7 +18,7 @@ from mendian.core.scope import Actor
 from mendian.inventory.models import StockLevel
 from tests.catalog.test_consumer_api import _list
 from tests.catalog.test_live_stock import give
-from tests.factories import CategoryFactory
+from tests.factories import CategoryFactory, StoreFactory
 
 URL = "/api/v1/stores/1/products"
 
@@ -135,7 +135,7 @@ def _prepared_store_list_statements() -> list[str]:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT statement FROM pg_prepared_statements WHERE statement LIKE %s",
-            ["%sh.card%catalog_shelfitem%"],
+            ["%sh.item%catalog_shelfitem%"],
         )
         return [row[0] for row in cursor.fetchall()]
 
@@ -191,10 +191,13 @@ def test_keyset_pages_are_prepared_without_an_offset(api, store, dairy, make_pro
 
 
 def _rows_read(plan: dict) -> dict[str, int]:
-    """Rows the plan read per table, over every loop of every node that scans one."""
+    """Rows the plan read per table, over every loop of every node that scans one: those it
+    returned and those it read and dropped (a filter, a recheck)."""
     read: dict[str, int] = {}
     if "Relation Name" in plan:
-        read[plan["Relation Name"]] = plan["Actual Rows"] * plan["Actual Loops"]
+        examined = plan["Actual Rows"] + plan.get("Rows Removed by Filter", 0)
+        examined += plan.get("Rows Removed by Index Recheck", 0)
+        read[plan["Relation Name"]] = examined * plan["Actual Loops"]
     for child in plan.get("Plans", []):
         for table, rows in _rows_read(child).items():
             read[table] = read.get(table, 0) + rows
@@ -217,6 +220,19 @@ def test_a_browsing_page_reads_its_own_rows_of_the_shelf_only(store, other_store
     )
     StockLevel.objects.bulk_create(StockLevel(store=store, sku=sku, on_hand=9) for sku in skus)
     services.product_update(actor=Actor.system(store.merchant_id), product=retired, data={"is_active": False})
+    # A chain's shelf holds many stores' rows: with two, a scan of every store's rows in id order
+    # (the product index) costs the planner about what the store's own range costs.
+    StoreFactory.create_batch(20, merchant=store.merchant)
+    first_page = _page_read(store, sort, after=None)
+    # Prices, sales and shelf positions tie across many products: a page after a cursor inside a
+    # tie starts there in the index, not at the start of the store's rows.
+    last = first_page[-1]
+    second_page = _page_read(store, sort, after=(last[store_list.KEY], last[store_list.ID]))
+    assert {row[store_list.ID] for row in first_page}.isdisjoint(row[store_list.ID] for row in second_page)
+
+
+def _page_read(store, sort, *, after) -> list[tuple]:
+    """A page of 6, asserting that its plan read its own 6 rows of the shelf and nothing else."""
     captured = []
 
     def capture(execute, sql, params, many, context):
@@ -229,7 +245,7 @@ def test_a_browsing_page_reads_its_own_rows_of_the_shelf_only(store, other_store
             media_base="/media/",
             filters=store_list.ListFilters(),
             sort=sort,
-            after=None,
+            after=after,
             relevance_to=None,
             offset=0,
             limit=6,
@@ -239,9 +255,74 @@ def test_a_browsing_page_reads_its_own_rows_of_the_shelf_only(store, other_store
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
         cursor.execute("SET plan_cache_mode = force_generic_plan")
+        cursor.execute("SET enable_seqscan = off")  # a table this small would be read whole and sorted
         try:
             cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}", params)
             (plan,) = cursor.fetchone()[0]
         finally:
             cursor.execute("RESET plan_cache_mode")
+            cursor.execute("RESET enable_seqscan")
     assert _rows_read(plan["Plan"]) == {"catalog_shelfitem": 6}
+    return rows
+
+
+def _scans(plan: dict) -> list[dict]:
+    found = [plan] if "Relation Name" in plan else []
+    for child in plan.get("Plans", []):
+        found += _scans(child)
+    return found
+
+
+@postgresql_only
+@pytest.mark.parametrize("sort", ["default", "price", "price_desc", "new", "sales"])
+@pytest.mark.parametrize(
+    "filters",
+    [{}, {"category": True}, {"price_min": 501, "price_max": 505}, {"in_stock": True}],
+    ids=["all", "category", "price range", "in stock"],
+)
+def test_an_order_index_holds_all_a_browsing_page_reads(store, dairy, make_product, merchant, sort, filters):
+    # The order indexes include every column a browsing page reads, so once the visibility map is
+    # current (autovacuum, tuned tighter for the shelf) a page is an index-only scan that visits no
+    # table page. A column read by the page and missing from an index's INCLUDE would send every
+    # row to the table. With every other way of reading the table turned off, the plan shows it.
+    other = CategoryFactory(merchant=merchant, name="饮料", parent=dairy)
+    for index in range(30):
+        product = make_product(dairy if index % 2 else other, f"牛奶{index}", prices=(500 + index % 7,))
+        if index % 3:
+            give(store, product.variants.get(), 5)
+    captured = []
+
+    def capture(execute, sql, params, many, context):
+        captured.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(capture):
+        rows = store_list.product_rows(
+            store_id=store.pk,
+            media_base="/media/",
+            filters=store_list.ListFilters(
+                category_ids=[other.pk] if filters.get("category") else None,
+                price_min=filters.get("price_min"),
+                price_max=filters.get("price_max"),
+                in_stock=filters.get("in_stock", False),
+            ),
+            sort=sort,
+            after=None,
+            relevance_to=None,
+            offset=0,
+            limit=4,
+        )
+    assert len(rows) == 4
+    ((sql, params),) = captured
+    only_index_only_scans = ("enable_seqscan", "enable_indexscan", "enable_bitmapscan")
+    with connection.cursor() as cursor:
+        for setting in only_index_only_scans:
+            cursor.execute(f"SET {setting} = off")
+        try:
+            cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+            (plan,) = cursor.fetchone()[0]
+        finally:
+            for setting in only_index_only_scans:
+                cursor.execute(f"RESET {setting}")
+    (scan,) = _scans(plan["Plan"])
+    assert scan["Node Type"] == "Index Only Scan", scan

@@ -32,7 +32,7 @@ from mendian.stores.models import Store
 
 # Bound parameters per statement stay under SQLite's limit.
 _CHUNK = 500
-_COLUMNS = ("category_id", "position", "sales_count", "price_from", "in_stock", "card", "image", "thumbnail")
+_COLUMNS = ("category_id", "position", "sales_count", "price_from", "in_stock", "item")
 
 
 def _stock_test(product: str, store: str) -> str:
@@ -64,11 +64,31 @@ def _sellable_sql(*, product_count: int | None, store_count: int | None) -> str:
     return sql
 
 
-def _card(
-    *, product_id: int, name, subtitle, brand, tag_index, price_from: int, sales_count: int, currency
+_MARK = ShelfItem.MEDIA_MARK.encode()
+
+
+def _photo_url(name: str) -> bytes:
+    """A photo's URL in `item`: a JSON string of the media mark (raw: JSON would escape it) and the
+    name URI-encoded as `FileSystemStorage.url` encodes it; the list query puts the storage's base
+    URL in place of the mark."""
+    return b'"' + _MARK + orjson.dumps(filepath_to_uri(name))[1:] if name else b"null"
+
+
+def _item(
+    *,
+    product_id: int,
+    name,
+    subtitle,
+    brand,
+    tag_index,
+    price_from: int,
+    sales_count: int,
+    currency,
+    image,
+    thumbnail,
 ) -> str:
-    """A list item's JSON object without `image`, `thumbnail` and `available`, left open."""
-    return orjson.dumps(
+    """A list item's JSON object without `available`, left open (see `ShelfItem.item`)."""
+    card = orjson.dumps(
         {
             "id": str(product_id),
             "name": name,
@@ -79,7 +99,8 @@ def _card(
             "price_from": {"amount": int(price_from), "currency": currency},
             "sales_count": sales_count,
         }
-    ).decode()[:-1]
+    )
+    return (card[:-1] + b',"image":' + _photo_url(image) + b',"thumbnail":' + _photo_url(thumbnail)).decode()
 
 
 def _wanted_rows(merchant: Merchant, product_ids: list[int] | None, store_ids: list[int] | None) -> dict:
@@ -106,7 +127,7 @@ def _wanted_rows(merchant: Merchant, product_ids: list[int] | None, store_ids: l
                     sales_count,
                     price_from,
                     bool(in_stock),
-                    _card(
+                    _item(
                         product_id=product_id,
                         name=name,
                         subtitle=subtitle,
@@ -115,9 +136,9 @@ def _wanted_rows(merchant: Merchant, product_ids: list[int] | None, store_ids: l
                         price_from=price_from,
                         sales_count=sales_count,
                         currency=merchant.currency,
+                        image=image,
+                        thumbnail=thumbnail,
                     ),
-                    filepath_to_uri(image) if image else "",
-                    filepath_to_uri(thumbnail) if thumbnail else "",
                 )
     return wanted
 

@@ -2,8 +2,9 @@
 
 This is the storefront's hottest read. It reads `ShelfItem` (kept by `catalog.shelf`): each row
 holds a product's sort keys, store price, availability and its item's JSON, so a browsing page
-(a category, a sort, a cursor) is one index range scan of one table and the page's body is the
-rows' JSON joined, with no per-item Python. Filters on what the shelf does not hold (search
+(a category, a sort, a cursor) is one index range scan of one table (index-only on PostgreSQL:
+the order indexes include what a page reads) and the page's body is the rows' JSON joined, with no
+per-item Python. Filters on what the shelf does not hold (search
 words, SKU codes and barcodes, brand, tags) join the product row. Built with the ORM the
 statement spent longer compiling in Python than PostgreSQL spent running it
 (bench/store_products.py), so it is written here once. It is plain SQL that SQLite and PostgreSQL
@@ -39,12 +40,10 @@ KEYSETS: dict[str, tuple[str | None, bool]] = {
 # id and the item's JSON object.
 KEY, ID, ITEM_JSON = range(3)
 
-# The item's JSON: the shelf's open card, then its photos (names kept URI-encoded, behind the media
-# base URL bound twice as a parameter, JSON-escaped) and its availability.
+# The item's JSON: the shelf's open item with the media base URL (a parameter, JSON-escaped) put in
+# place of its mark, then its availability.
 _ITEM = (
-    "sh.card"
-    " || ',\"image\":' || CASE WHEN sh.image = '' THEN 'null' ELSE '\"' || %s || sh.image || '\"' END"
-    " || ',\"thumbnail\":' || CASE WHEN sh.thumbnail = '' THEN 'null' ELSE '\"' || %s || sh.thumbnail || '\"' END"
+    "replace(sh.item, %s, %s)"
     " || CASE WHEN sh.in_stock THEN ',\"available\":true}' ELSE ',\"available\":false}' END"
 )
 
@@ -95,7 +94,7 @@ def product_rows(
     """
     sku = _table(Sku)
     joins_product = filters.need_product_row() or relevance_to is not None
-    params: list = [media_base, media_base, store_id]
+    params: list = [ShelfItem.MEDIA_MARK, media_base, store_id]
     where = ["sh.store_id = %s"]
 
     if filters.category_ids is not None:
@@ -167,13 +166,21 @@ def product_rows(
             if after is not None:
                 where.append("sh.product_id < %s")
                 params.append(after[-1])
-        else:
+        elif descending:
             key = expression
-            order = f"{expression} {'DESC' if descending else 'ASC'}, sh.product_id DESC"
+            order = f"{expression} DESC, sh.product_id DESC"
             if after is not None:
-                beyond = "<" if descending else ">"
-                where.append(f"({expression} {beyond} %s OR ({expression} = %s AND sh.product_id < %s))")
-                params += [after[0], after[0], after[1]]
+                where.append(f"({expression}, sh.product_id) < (%s, %s)")
+                params += [after[0], after[1]]
+        else:
+            # A key ascending with ids descending: the index orders by the negated id, so that
+            # "after (key, id)" is one row comparison, which bounds the index scan; `key > x OR
+            # (key = x AND id < y)` would be a filter read over every row before the cursor.
+            key = expression
+            order = f"{expression} ASC, sh.product_id * -1 ASC"
+            if after is not None:
+                where.append(f"({expression}, sh.product_id * -1) > (%s, %s)")
+                params += [after[0], -after[1]]
 
     source = f"{_table(ShelfItem)} sh"
     if joins_product:
