@@ -64,7 +64,12 @@ def _cacheable_browse_key(scope: str, query) -> str | None:
 
 
 def _browse_key(scope: str, request) -> str | None:
-    memo = (scope, request.META.get("QUERY_STRING", ""))
+    raw = request.META.get("QUERY_STRING", "")
+    if raw.startswith("cursor=") or "&cursor=" in raw:
+        # A later page, never cached: every one has a query string of its own, which would only
+        # churn the memo, and the query need not be parsed to know.
+        return None
+    memo = (scope, raw)
     try:
         return _BROWSE_KEYS[memo]
     except KeyError:

@@ -21,10 +21,11 @@ parameter), so on PostgreSQL the few shapes of browsing are each prepared once p
 connection by psycopg (server-side binding, see `config/settings.py`).
 """
 
+import weakref
 from dataclasses import dataclass, field
 from functools import cache
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 from mendian.catalog.models import Product, ShelfItem, Sku
 
@@ -189,6 +190,28 @@ def product_rows(
         f"SELECT {key}, sh.product_id, {_ITEM} FROM {source} "  # noqa: S608
         f"WHERE {' AND '.join(where)} ORDER BY {order} {page}"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, *order_params, *page_params])
+    return _fetch_all(sql, [*params, *order_params, *page_params])
+
+
+# One psycopg cursor per connection for the list's statements, kept between requests: a cursor
+# is cheap, but not free on a request this small. Gone with its connection.
+_LIST_CURSORS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _fetch_all(sql: str, params: list) -> list[tuple]:
+    db = connections[DEFAULT_DB_ALIAS]  # once: each `connection.…` looks the connection up again
+    if db.vendor == "postgresql" and not (db.queries_logged or db.execute_wrappers):
+        # What Django's cursor wrapper adds to psycopg's cursor is the query log and the execute
+        # wrappers; with neither in use, psycopg's own saves a few percent of a page's CPU (the
+        # statement is the same and prepared the same way; errors are translated the same way).
+        db.close_if_health_check_failed()
+        db.ensure_connection()
+        with db.wrap_database_errors:
+            raw = db.connection
+            cursor = _LIST_CURSORS.get(raw)
+            if cursor is None:
+                cursor = _LIST_CURSORS[raw] = raw.cursor()
+            return cursor.execute(sql, params).fetchall()
+    with db.cursor() as cursor:
+        cursor.execute(sql, params)
         return cursor.fetchall()
