@@ -1,6 +1,9 @@
+from types import SimpleNamespace
+
 import pytest
 from django.test import Client
 
+from mendian.accounts import ratelimit
 from mendian.accounts.tokens import customer_tokens_issue, staff_token_issue
 from mendian.core.scope import Role
 from tests.factories import CustomerFactory, MerchantFactory, StaffFactory, StoreFactory
@@ -113,3 +116,11 @@ def manager_api(store):
 @pytest.fixture
 def make_staff_api(db):
     return _staff_api
+
+
+@pytest.fixture(autouse=True)
+def _still_ratelimit_clock(monkeypatch):
+    """Holds the rate limiter's clock still, so a test's calls never straddle the edge of a fixed
+    window (past it the count starts again and the call a test expects refused goes through; a
+    pickup test crossed a minute's edge so in CI). No test waits for a window or a cooldown to pass."""
+    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(time=lambda: 1_800_000_030.0))
