@@ -6,8 +6,9 @@ import json
 import re
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.db import utils as django_db_utils
+from django.db.transaction import TransactionManagementError
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import resolve
@@ -380,3 +381,11 @@ def test_a_new_connection_gets_a_list_cursor_of_its_own(store, dairy, make_produ
 def test_database_errors_on_psycopgs_cursor_are_djangos(store):
     with pytest.raises(django_db_utils.ProgrammingError):
         store_list._fetch_all("SELECT no_such_column FROM catalog_shelfitem", [])
+
+
+@postgresql_only
+def test_a_transaction_marked_for_rollback_is_refused_as_djangos_cursor_refuses_it(store):
+    with transaction.atomic():
+        transaction.set_rollback(True)
+        with pytest.raises(TransactionManagementError):
+            store_list._fetch_all("SELECT 1", [])

@@ -203,9 +203,11 @@ def _fetch_all(sql: str, params: list) -> list[tuple]:
     if db.vendor == "postgresql" and not (db.queries_logged or db.execute_wrappers):
         # What Django's cursor wrapper adds to psycopg's cursor is the query log and the execute
         # wrappers; with neither in use, psycopg's own saves a few percent of a page's CPU (the
-        # statement is the same and prepared the same way; errors are translated the same way).
+        # statement is the same and prepared the same way; the same checks run before it and
+        # errors are translated the same way).
         db.close_if_health_check_failed()
         db.ensure_connection()
+        db.validate_no_broken_transaction()
         with db.wrap_database_errors:
             raw = db.connection
             cursor = _LIST_CURSORS.get(raw)
