@@ -235,8 +235,22 @@ def test_a_browsing_page_reads_its_own_rows_of_the_shelf_only(store, other_store
     assert {row[store_list.ID] for row in first_page}.isdisjoint(row[store_list.ID] for row in second_page)
 
 
-def _page_read(store, sort, *, after) -> list[tuple]:
-    """A page of 6, asserting that its plan read its own 6 rows of the shelf and nothing else."""
+def _rows(store, sort: str, *, limit: int, after=None, filters=None) -> list[tuple]:
+    """A browsing page of `store_list.product_rows` (no search, no relevance)."""
+    return store_list.product_rows(
+        store_id=store.pk,
+        media_base="/media/",
+        filters=filters or store_list.ListFilters(),
+        sort=sort,
+        after=after,
+        relevance_to=None,
+        offset=0,
+        limit=limit,
+    )
+
+
+def _rows_and_statement(store, sort: str, **page) -> tuple[list[tuple], str, list]:
+    """`_rows`, with the one statement it ran and its parameters."""
     captured = []
 
     def capture(execute, sql, params, many, context):
@@ -244,18 +258,15 @@ def _page_read(store, sort, *, after) -> list[tuple]:
         return execute(sql, params, many, context)
 
     with connection.execute_wrapper(capture):
-        rows = store_list.product_rows(
-            store_id=store.pk,
-            media_base="/media/",
-            filters=store_list.ListFilters(),
-            sort=sort,
-            after=after,
-            relevance_to=None,
-            offset=0,
-            limit=6,
-        )
-    assert len(rows) == 6 and all(json.loads(row[store_list.ITEM_JSON])["available"] for row in rows)
+        rows = _rows(store, sort, **page)
     ((sql, params),) = captured
+    return rows, sql, params
+
+
+def _page_read(store, sort, *, after) -> list[tuple]:
+    """A page of 6, asserting that its plan read its own 6 rows of the shelf and nothing else."""
+    rows, sql, params = _rows_and_statement(store, sort, limit=6, after=after)
+    assert len(rows) == 6 and all(json.loads(row[store_list.ITEM_JSON])["available"] for row in rows)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
         cursor.execute("SET plan_cache_mode = force_generic_plan")
@@ -303,29 +314,18 @@ def test_an_order_index_holds_all_a_browsing_page_reads(store, sort, filters, af
     # So that, once the visibility map is current (autovacuum, tuned tighter for the shelf), a page
     # is an index-only scan and visits no table page. A column the page reads and its order index
     # lacks would send every row to the table.
-    captured = []
-
-    def capture(execute, sql, params, many, context):
-        captured.append(sql)
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(capture):
-        store_list.product_rows(
-            store_id=store.pk,
-            media_base="/media/",
-            filters=store_list.ListFilters(
-                category_ids=[1, 2] if filters.get("category") else None,
-                price_min=filters.get("price_min"),
-                price_max=filters.get("price_max"),
-                in_stock=filters.get("in_stock", False),
-            ),
-            sort=sort,
-            after=after,
-            relevance_to=None,
-            offset=0,
-            limit=4,
-        )
-    (sql,) = captured
+    _, sql, _ = _rows_and_statement(
+        store,
+        sort,
+        limit=4,
+        after=after,
+        filters=store_list.ListFilters(
+            category_ids=[1, 2] if filters.get("category") else None,
+            price_min=filters.get("price_min"),
+            price_max=filters.get("price_max"),
+            in_stock=filters.get("in_stock", False),
+        ),
+    )
     read = set(re.findall(r"\bsh\.(\w+)", sql))
     assert {"store_id", "product_id", "item"} <= read
     assert read <= _index_columns(ORDER_INDEXES[sort])
@@ -334,16 +334,7 @@ def test_an_order_index_holds_all_a_browsing_page_reads(store, sort, filters, af
 def _all_pages(store, sort: str) -> list[tuple]:
     rows, after = [], None
     while True:
-        page = store_list.product_rows(
-            store_id=store.pk,
-            media_base="/media/",
-            filters=store_list.ListFilters(),
-            sort=sort,
-            after=after,
-            relevance_to=None,
-            offset=0,
-            limit=3,
-        )
+        page = _rows(store, sort, limit=3, after=after)
         rows += page[:2]
         if len(page) < 3:
             return rows

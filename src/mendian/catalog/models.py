@@ -167,6 +167,13 @@ class StoreProductPrice(models.Model):
         ]
 
 
+# What a browsing page reads besides an order index's keys: the category and price filters,
+# availability and the item. The ascending orders' indexes hold the id negated, so they also
+# include the id itself; the price orders have the price as a key.
+_SHELF_PAGE = ["category", "price_from", "in_stock", "item"]
+_SHELF_PRICED_PAGE = ["category", "in_stock", "item"]
+
+
 class ShelfItem(models.Model):
     """One product as a store's product list shows it: the storefront's per-store read model.
 
@@ -198,8 +205,7 @@ class ShelfItem(models.Model):
     # Stands where the media base URL goes in `item`: JSON text never holds a raw control character.
     MEDIA_MARK = "\x01"
 
-    # Each order index also holds what a browsing page reads besides its keys: the category and
-    # price filters, availability and the item. SQLite has no covering indexes (SILENCED_SYSTEM_CHECKS).
+    # SQLite has no covering indexes and builds these without INCLUDE (SILENCED_SYSTEM_CHECKS).
     class Meta:
         constraints = [models.UniqueConstraint(fields=["store", "product"], name="shelf_item_unique")]
         indexes = [
@@ -210,28 +216,28 @@ class ShelfItem(models.Model):
                 F("position"),
                 F("product") * -1,
                 name="shelf_default_order_idx",
-                include=["product", "category", "price_from", "in_stock", "item"],
+                include=["product", *_SHELF_PAGE],
             ),
             models.Index(
                 F("store"),
                 F("price_from"),
                 F("product") * -1,
                 name="shelf_price_order_idx",
-                include=["product", "category", "in_stock", "item"],
+                include=["product", *_SHELF_PRICED_PAGE],
             ),
             models.Index(
                 fields=["store", "-price_from", "-product"],
                 name="shelf_price_desc_order_idx",
-                include=["category", "in_stock", "item"],
+                include=_SHELF_PRICED_PAGE,
             ),
             models.Index(
                 fields=["store", "-sales_count", "-product"],
                 name="shelf_sales_order_idx",
-                include=["category", "price_from", "in_stock", "item"],
+                include=_SHELF_PAGE,
             ),
             models.Index(
                 fields=["store", "-product"],
                 name="shelf_new_order_idx",
-                include=["category", "price_from", "in_stock", "item"],
+                include=_SHELF_PAGE,
             ),
         ]
