@@ -18,6 +18,7 @@ from pydantic import ValidationError as PydanticValidationError
 from mendian.catalog import api, schemas, services, store_list
 from mendian.catalog.api import store_products_direct
 from mendian.catalog.models import Sku
+from mendian.core.db.postgresql import prepared
 from mendian.core.scope import Actor
 from mendian.inventory.models import StockLevel
 from tests.catalog.test_consumer_api import _list
@@ -342,18 +343,42 @@ def _all_pages(store, sort: str) -> list[tuple]:
 
 
 @postgresql_only
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("sort", ["default", "price", "price_desc", "new", "sales"])
-def test_psycopgs_own_cursor_reads_what_djangos_reads(store, dairy, make_product, sort):
-    # Unlogged, the list runs its statement on psycopg's cursor; logged (DEBUG, query counts) on
-    # Django's wrapper. Both walk the whole list the same way.
+def test_libpq_psycopg_and_django_read_the_same_list(store, dairy, make_product, sort, monkeypatch):
+    # Browsing outside a transaction runs through libpq itself (core.db.postgresql.prepared); in
+    # one, on psycopg's cursor; logged (DEBUG, query counts), on Django's wrapper. All three walk
+    # the whole list the same way.
     for index in range(7):
         make_product(dairy, f"牛奶{index}", prices=(500 + index % 3,), sales_count=index % 2)
+    through_libpq = []
+    run = prepared.fetch
+    monkeypatch.setattr(prepared, "fetch", lambda *args: through_libpq.append(args) or run(*args))
     assert not connection.queries_logged and not connection.execute_wrappers
-    unlogged = _all_pages(store, sort)
+
+    unprepared = _all_pages(store, sort)
+    assert len(through_libpq) == 4  # three pages of two, then the last one
+    with transaction.atomic():
+        in_a_transaction = _all_pages(store, sort)
     with CaptureQueriesContext(connection) as logged_queries:
         logged = _all_pages(store, sort)
-    assert len(logged_queries) == 4  # three pages of two, then the last one
-    assert unlogged == logged and len(unlogged) == 7
+    assert len(through_libpq) == 4 and len(logged_queries) == 4
+    assert unprepared == in_a_transaction == logged and len(logged) == 7
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_searching_runs_on_psycopgs_cursor(store, dairy, make_product, monkeypatch):
+    # Searches, brands and tags make statements of many shapes: psycopg prepares those it sees
+    # often and forgets the rest, where ours would keep each one for the connection's life.
+    make_product(dairy, "牛奶", brand="伊利", tags=["新品"])
+    monkeypatch.setattr(prepared, "fetch", None)  # calling it would fail
+    for page_filter in (
+        store_list.ListFilters(search_tokens=["牛奶"]),
+        store_list.ListFilters(brand="伊利"),
+        store_list.ListFilters(tags=["新品"]),
+    ):
+        assert len(_rows(store, "sales", limit=3, filters=page_filter)) == 1
 
 
 @postgresql_only

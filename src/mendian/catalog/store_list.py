@@ -17,8 +17,9 @@ from them: table names come from the models' metadata and every value is bound a
 (hence the `noqa: S608` on the f-strings).
 
 The statement's text depends only on the query's shape (a category subtree is one array
-parameter), so on PostgreSQL the few shapes of browsing are each prepared once per pooled
-connection by psycopg (server-side binding, see `config/settings.py`).
+parameter), so on PostgreSQL the few shapes of browsing (no search, brand or tags) are each
+prepared once per connection and run through libpq directly (`core.db.postgresql.prepared`); the
+rest are prepared by psycopg once run twice (server-side binding, see `config/settings.py`).
 """
 
 import weakref
@@ -28,6 +29,7 @@ from functools import cache
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 from mendian.catalog.models import Product, ShelfItem, Sku
+from mendian.core.db.postgresql import prepared
 
 # sort -> (shelf column, descending). Every order ends with the product id descending, so it is total.
 KEYSETS: dict[str, tuple[str | None, bool]] = {
@@ -190,7 +192,7 @@ def product_rows(
         f"SELECT {key}, sh.product_id, {_ITEM} FROM {source} "  # noqa: S608
         f"WHERE {' AND '.join(where)} ORDER BY {order} {page}"
     )
-    return _fetch_all(sql, [*params, *order_params, *page_params])
+    return _fetch_all(sql, [*params, *order_params, *page_params], browsing=not joins_product)
 
 
 # One psycopg cursor per connection for the list's statements, kept between requests: a cursor
@@ -198,7 +200,7 @@ def product_rows(
 _LIST_CURSORS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _fetch_all(sql: str, params: list) -> list[tuple]:
+def _fetch_all(sql: str, params: list, *, browsing: bool = False) -> list[tuple]:
     db = connections[DEFAULT_DB_ALIAS]  # once: each `connection.…` looks the connection up again
     if db.vendor == "postgresql" and not (db.queries_logged or db.execute_wrappers):
         # What Django's cursor wrapper adds to psycopg's cursor is the query log and the execute
@@ -210,6 +212,18 @@ def _fetch_all(sql: str, params: list) -> list[tuple]:
         db.validate_no_broken_transaction()
         with db.wrap_database_errors:
             raw = db.connection
+            if browsing and prepared.usable(raw):
+                # The few shapes of browsing, run through libpq itself (see `prepared`).
+                result = prepared.fetch(raw, sql, params)
+                get = result.get_value
+                return [
+                    (
+                        None if (key := get(row, KEY)) is None else int(key),
+                        int(get(row, ID)),
+                        get(row, ITEM_JSON).decode(),
+                    )
+                    for row in range(result.ntuples)
+                ]
             cursor = _LIST_CURSORS.get(raw)
             if cursor is None:
                 cursor = _LIST_CURSORS[raw] = raw.cursor()
