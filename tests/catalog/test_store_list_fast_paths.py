@@ -169,6 +169,8 @@ def test_cursor_pages_of_one_shape_share_one_prepared_statement(api, store, dair
     leaf = _follow(api, store, sort="new", category=other.pk)
 
     assert len(by_sales) == len(subtree) == 10 and len(leaf) == 5
+    # In the test's transaction the list runs on psycopg's cursor, which prepares a statement on
+    # its second run (outside one, each shape is prepared on its first: see the libpq test).
     # Each first page ran once (not prepared); the cursor pages of the two shapes ran 9, 9 and 4
     # times: one statement for the sort, one for every category subtree, whatever its size.
     statements = _prepared_store_list_statements()
