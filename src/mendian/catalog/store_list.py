@@ -24,12 +24,12 @@ rest are prepared by psycopg once run twice (server-side binding, see `config/se
 
 import weakref
 from dataclasses import dataclass, field
-from functools import cache
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 from mendian.catalog.models import Product, ShelfItem, Sku
 from mendian.core.db.postgresql import prepared
+from mendian.core.rows import table
 
 # sort -> (shelf column, descending). Every order ends with the product id descending, so it is total.
 KEYSETS: dict[str, tuple[str | None, bool]] = {
@@ -49,11 +49,6 @@ _ITEM = (
     "replace(sh.item, %s, %s)"
     " || CASE WHEN sh.in_stock THEN ',\"available\":true}' ELSE ',\"available\":false}' END"
 )
-
-
-@cache
-def _table(model) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
 
 
 def like_pattern(fragment: str) -> str:
@@ -95,7 +90,7 @@ def product_rows(
     Keyset sorts continue `after` the (key, id) of the previous page's last row; relevance order
     (name matches `relevance_to` first, then sales, then newest) pages by `offset`.
     """
-    sku = _table(Sku)
+    sku = table(Sku)
     joins_product = filters.need_product_row() or relevance_to is not None
     params: list = [ShelfItem.MEDIA_MARK, media_base, store_id]
     where = ["sh.store_id = %s"]
@@ -185,9 +180,9 @@ def product_rows(
                 where.append(f"({expression}, sh.product_id * -1) > (%s, %s)")
                 params += [after[0], -after[1]]
 
-    source = f"{_table(ShelfItem)} sh"
+    source = f"{table(ShelfItem)} sh"
     if joins_product:
-        source += f" JOIN {_table(Product)} p ON p.id = sh.product_id"
+        source += f" JOIN {table(Product)} p ON p.id = sh.product_id"
     sql = (
         f"SELECT {key}, sh.product_id, {_ITEM} FROM {source} "  # noqa: S608
         f"WHERE {' AND '.join(where)} ORDER BY {order} {page}"

@@ -33,6 +33,7 @@ def _db():
     return connections[DEFAULT_DB_ALIAS]
 
 
+@cache
 def table(model: type[Model]) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
